@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The test command (README): sets up the test peers it needs, then runs every test.
+#   scripts/test.sh            # setup + cargo test
+#   scripts/test.sh --setup    # only the setup (virtualenv with pypiserver, node tools)
+# Everything is installed below target/test-env/, so a fresh clone plus this one command passes.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+env_dir="$root/target/test-env"
+venv="$env_dir/venv"
+mkdir -p "$env_dir"
+
+# Python peers: pypiserver (the real index the tests upload to and pip installs from), plus
+# whatever tests/requirements.txt lists. Re-installed only when the requirements change.
+stamp="$env_dir/requirements.sha256"
+want=$(cat tests/requirements*.txt | sha256sum | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "test setup: creating $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3
+  for requirements in tests/requirements*.txt; do
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  done
+  echo "$want" > "$stamp"
+fi
+
+# Node tools (lint and API-shape checks), when the project lists any.
+if [ -f tests/node/package.json ]; then
+  node_stamp="$env_dir/node.sha256"
+  want_node=$(cat tests/node/package.json tests/node/package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+  if [ ! -d "$env_dir/node/node_modules" ] || [ "$(cat "$node_stamp" 2>/dev/null)" != "$want_node" ]; then
+    echo "test setup: installing node tools"
+    rm -rf "$env_dir/node" && mkdir -p "$env_dir/node"
+    cp tests/node/package.json "$env_dir/node/"
+    [ -f tests/node/package-lock.json ] && cp tests/node/package-lock.json "$env_dir/node/"
+    (cd "$env_dir/node" && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi)
+    echo "$want_node" > "$node_stamp"
+  fi
+fi
+
+export PYPI_OIDC_PUBLISH_TEST_VENV="$venv"
+export PYPI_OIDC_PUBLISH_TEST_NODE="$env_dir/node/node_modules"
+[ "${1:-}" = "--setup" ] && exit 0
+
+cargo test --locked --all-targets "$@"

@@ -1,0 +1,1 @@
+//! Release notes from a changelog: `(text, version) -> section` (DESIGN §7).

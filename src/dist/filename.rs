@@ -1,0 +1,194 @@
+//! Dist file names: the binary distribution format's wheel names
+//! (<https://packaging.python.org/specifications/binary-distribution-format/>) and PEP 625
+//! sdist names.
+
+use super::DistError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DistKind {
+    Wheel,
+    Sdist,
+}
+
+impl DistKind {
+    /// The kind a file name's extension says, `None` for files that are not dists.
+    #[must_use]
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        if has_suffix(name, ".whl") {
+            Some(Self::Wheel)
+        } else if has_suffix(name, ".tar.gz") || has_suffix(name, ".zip") {
+            Some(Self::Sdist)
+        } else {
+            None
+        }
+    }
+
+    /// The `filetype` form field.
+    #[must_use]
+    pub fn filetype(self) -> &'static str {
+        match self {
+            Self::Wheel => "bdist_wheel",
+            Self::Sdist => "sdist",
+        }
+    }
+}
+
+/// The parts of a dist file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistFilename {
+    pub file_name: String,
+    pub kind: DistKind,
+    /// The distribution name as written in the file name (underscores for wheels).
+    pub name: String,
+    pub version: String,
+    pub build_tag: Option<String>,
+    pub python_tag: Option<String>,
+    pub abi_tag: Option<String>,
+    pub platform_tag: Option<String>,
+}
+
+impl DistFilename {
+    pub fn parse(file_name: &str) -> Result<Self, DistError> {
+        let kind = DistKind::from_file_name(file_name).ok_or_else(|| {
+            DistError::invalid(
+                file_name,
+                "not a dist: the name must end in .whl, .tar.gz or .zip",
+            )
+        })?;
+        match kind {
+            DistKind::Wheel => Self::parse_wheel(file_name),
+            DistKind::Sdist => Self::parse_sdist(file_name),
+        }
+    }
+
+    fn parse_wheel(file_name: &str) -> Result<Self, DistError> {
+        let stem = &file_name[..file_name.len() - ".whl".len()];
+        let parts: Vec<&str> = stem.split('-').collect();
+        let (name, version, build_tag, rest) = match parts.as_slice() {
+            [name, version, python, abi, platform] => {
+                (*name, *version, None, [*python, *abi, *platform])
+            }
+            [name, version, build, python, abi, platform] => {
+                (*name, *version, Some(*build), [*python, *abi, *platform])
+            }
+            _ => {
+                return Err(DistError::invalid(
+                    file_name,
+                    "not a valid wheel file name: expected {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl with `-` only between the parts",
+                ));
+            }
+        };
+        if rest
+            .iter()
+            .chain([&name, &version])
+            .any(|part| part.is_empty())
+        {
+            return Err(DistError::invalid(
+                file_name,
+                "not a valid wheel file name: a part between `-` is empty",
+            ));
+        }
+        Ok(Self {
+            file_name: file_name.to_owned(),
+            kind: DistKind::Wheel,
+            name: name.to_owned(),
+            version: version.to_owned(),
+            build_tag: build_tag.map(str::to_owned),
+            python_tag: Some(rest[0].to_owned()),
+            abi_tag: Some(rest[1].to_owned()),
+            platform_tag: Some(rest[2].to_owned()),
+        })
+    }
+
+    fn parse_sdist(file_name: &str) -> Result<Self, DistError> {
+        let extension_length = if has_suffix(file_name, ".tar.gz") {
+            ".tar.gz".len()
+        } else {
+            ".zip".len()
+        };
+        let stem = &file_name[..file_name.len() - extension_length];
+        let (name, version) = stem
+            .rsplit_once('-')
+            .filter(|(name, version)| !name.is_empty() && !version.is_empty())
+            .ok_or_else(|| {
+                DistError::invalid(
+                    file_name,
+                    "not a valid sdist file name: expected {name}-{version}.tar.gz (PEP 625)",
+                )
+            })?;
+        Ok(Self {
+            file_name: file_name.to_owned(),
+            kind: DistKind::Sdist,
+            name: name.to_owned(),
+            version: version.to_owned(),
+            build_tag: None,
+            python_tag: None,
+            abi_tag: None,
+            platform_tag: None,
+        })
+    }
+}
+
+/// Case-insensitive suffix test (`.WHL` is a wheel too).
+#[must_use]
+pub fn has_suffix(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && name.is_char_boundary(name.len() - suffix.len())
+        && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// PEP 503 normalisation: lower case, runs of `-`, `_`, `.` become one `-`.
+#[must_use]
+pub fn normalize_name(name: &str) -> String {
+    let mut normalized = String::with_capacity(name.len());
+    let mut separator = false;
+    for character in name.chars() {
+        if matches!(character, '-' | '_' | '.') {
+            separator = true;
+        } else {
+            if separator && !normalized.is_empty() {
+                normalized.push('-');
+            }
+            separator = false;
+            normalized.push(character.to_ascii_lowercase());
+        }
+    }
+    normalized
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wheel_names_with_and_without_build_tag() {
+        let plain = DistFilename::parse("my_pkg-1.0.0-py3-none-any.whl").unwrap();
+        assert_eq!(
+            (
+                plain.name.as_str(),
+                plain.version.as_str(),
+                plain.python_tag.as_deref()
+            ),
+            ("my_pkg", "1.0.0", Some("py3"))
+        );
+        let built = DistFilename::parse("pkg-2.0-1-cp312-cp312-manylinux_2_17_x86_64.whl").unwrap();
+        assert_eq!(built.build_tag.as_deref(), Some("1"));
+        assert_eq!(built.platform_tag.as_deref(), Some("manylinux_2_17_x86_64"));
+        assert!(DistFilename::parse("pkg-1.0-py3-any.whl").is_err());
+    }
+
+    #[test]
+    fn sdist_names() {
+        let sdist = DistFilename::parse("my_pkg-1.0.0rc1.tar.gz").unwrap();
+        assert_eq!(
+            (sdist.name.as_str(), sdist.version.as_str()),
+            ("my_pkg", "1.0.0rc1")
+        );
+        assert!(DistFilename::parse("nodash.tar.gz").is_err());
+    }
+
+    #[test]
+    fn pep503_normalisation() {
+        assert_eq!(normalize_name("My_Pkg.Name--x"), "my-pkg-name-x");
+    }
+}

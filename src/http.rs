@@ -1,0 +1,299 @@
+//! The one HTTP client (user agent, timeouts, rustls), the retry policy shared by every
+//! protocol client, and [`ResponseExt`], which attaches the server's answer to every error.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+pub const USER_AGENT: &str = concat!("pypi-oidc-publish/", env!("CARGO_PKG_VERSION"));
+
+/// Build the shared client. Redirects are followed only to the same host, a few at most:
+/// credentials must never be carried to another server.
+pub fn client() -> anyhow::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(15))
+        .read_timeout(Duration::from_secs(120))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .redirect(same_host_redirects(3));
+    Ok(builder.build()?)
+}
+
+fn same_host_redirects(limit: usize) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let same_host = attempt.previous().first().is_some_and(|first| {
+            first.host_str() == attempt.url().host_str()
+                && first.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if attempt.previous().len() > limit {
+            attempt.error(format!("more than {limit} redirects"))
+        } else if !same_host {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Exponential backoff with jitter, a bounded number of attempts.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Tests shorten the waits with `PYPI_OIDC_PUBLISH_RETRY_BASE_MS`; production never sets it.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let mut policy = Self::default();
+        if let Some(milliseconds) = std::env::var("PYPI_OIDC_PUBLISH_RETRY_BASE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            policy.base_delay = Duration::from_millis(milliseconds);
+            policy.max_delay = Duration::from_millis(milliseconds.saturating_mul(20).max(1));
+        }
+        policy
+    }
+
+    /// The wait before attempt `attempt + 1` (attempt counts from 1). A server's
+    /// `Retry-After` wins, capped at a few minutes so a run cannot hang.
+    #[must_use]
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(wait) = retry_after {
+            return wait.min(Duration::from_secs(300));
+        }
+        let exponential = self
+            .base_delay
+            .saturating_mul(2_u32.saturating_pow(attempt.saturating_sub(1)));
+        let capped = exponential.min(self.max_delay);
+        // Full jitter in [capped/2, capped]: spreads parallel jobs without making waits tiny.
+        let half = capped / 2;
+        half + half.mul_f64(rand::random::<f64>())
+    }
+}
+
+/// Whether a status is worth retrying: 429 and 5xx.
+#[must_use]
+pub fn is_retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// `Retry-After` in seconds or as an HTTP date; GitHub's `x-ratelimit-reset` (epoch seconds)
+/// when `x-ratelimit-remaining` is 0.
+#[must_use]
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(value) = headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Ok(seconds) = value.trim().parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        if let Ok(date) = httpdate::parse_http_date(value) {
+            return Some(
+                date.duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    let remaining = headers
+        .get("x-ratelimit-remaining")
+        .and_then(|v| v.to_str().ok());
+    if remaining == Some("0") {
+        let reset = headers
+            .get("x-ratelimit-reset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        return Some(Duration::from_secs(reset.saturating_sub(now).max(1)));
+    }
+    None
+}
+
+/// An HTTP answer that was not a success: the status line and the body, shortened.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{method} {url} answered {status}{}", if body.is_empty() { String::new() } else { format!(": {body}") })]
+pub struct HttpError {
+    pub method: String,
+    pub url: String,
+    pub status: StatusCode,
+    /// The reason phrase the server sent (Warehouse puts its message there).
+    pub reason: Option<String>,
+    pub body: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl HttpError {
+    /// The most useful text: a JSON `message` (or `detail`), else the body, else the reason.
+    #[must_use]
+    pub fn message(&self) -> String {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&self.body) {
+            for key in ["message", "detail", "error"] {
+                if let Some(text) = json.get(key).and_then(serde_json::Value::as_str) {
+                    return text.to_owned();
+                }
+            }
+        }
+        let body = self.body.trim();
+        if !body.is_empty() && !body.starts_with('<') {
+            return body.to_owned();
+        }
+        if let Some(title) = html_title(body) {
+            return title;
+        }
+        self.reason
+            .clone()
+            .unwrap_or_else(|| self.status.canonical_reason().unwrap_or("").to_owned())
+    }
+}
+
+fn html_title(body: &str) -> Option<String> {
+    let lower = body.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = lower[start..].find("</title>")? + start;
+    Some(body[start..end].trim().to_owned())
+}
+
+const MAX_ERROR_BODY: usize = 4096;
+
+/// Turn non-success answers into [`HttpError`] carrying the server's own words.
+pub trait ResponseExt: Sized {
+    fn error_for_status_with_body(
+        self,
+        method: &str,
+    ) -> impl std::future::Future<Output = Result<reqwest::Response, HttpError>> + Send;
+}
+
+impl ResponseExt for reqwest::Response {
+    async fn error_for_status_with_body(
+        self,
+        method: &str,
+    ) -> Result<reqwest::Response, HttpError> {
+        let status = self.status();
+        if status.is_success() {
+            return Ok(self);
+        }
+        Err(http_error(self, method).await)
+    }
+}
+
+/// Read a failed response into an [`HttpError`] (body capped).
+pub async fn http_error(response: reqwest::Response, method: &str) -> HttpError {
+    let status = response.status();
+    let url = crate::http::display_url(response.url());
+    let retry_after = retry_after(response.headers());
+    let reason = reason_phrase(&response);
+    let mut body = response.text().await.unwrap_or_default();
+    if body.len() > MAX_ERROR_BODY {
+        let mut cut = MAX_ERROR_BODY;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+        body.push_str(" [...]");
+    }
+    HttpError {
+        method: method.to_owned(),
+        url,
+        status,
+        reason,
+        body: body.trim().to_owned(),
+        retry_after,
+    }
+}
+
+fn reason_phrase(response: &reqwest::Response) -> Option<String> {
+    // hyper keeps a non-canonical reason phrase in the response extensions.
+    response
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .and_then(|phrase| std::str::from_utf8(phrase.as_bytes()).ok())
+        .map(str::to_owned)
+}
+
+/// A URL for messages: without user info or query (a query may carry a token).
+#[must_use]
+pub fn display_url(url: &url::Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy {
+            attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(400),
+        };
+        for _ in 0..50 {
+            let first = policy.delay(1, None);
+            assert!(
+                first >= Duration::from_millis(50) && first <= Duration::from_millis(100),
+                "{first:?}"
+            );
+            let late = policy.delay(10, None);
+            assert!(late <= Duration::from_millis(400), "{late:?}");
+        }
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+    }
+
+    #[test]
+    fn retry_after_seconds_and_rate_limit_reset() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+        let mut headers = HeaderMap::new();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        headers.insert("x-ratelimit-reset", (now + 10).to_string().parse().unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait <= Duration::from_secs(10) && wait >= Duration::from_secs(8),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn error_message_prefers_json_message() {
+        let error = HttpError {
+            method: "POST".into(),
+            url: "u".into(),
+            status: StatusCode::BAD_REQUEST,
+            reason: Some("File already exists".into()),
+            body: r#"{"message": "400 File already exists ('x', with blake2_256 hash 'y')"}"#
+                .into(),
+            retry_after: None,
+        };
+        assert!(error.message().starts_with("400 File already exists"));
+    }
+}

@@ -1,0 +1,704 @@
+//! The typed settings of DESIGN.md §1, parsed once at the edge from `INPUT_*` variables (the
+//! GitHub runner's spelling, hyphens kept, underscores accepted) or command-line flags.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use url::Url;
+
+/// One input of action.yml. The table below is the single source of truth for the CLI flags,
+/// the environment names and the action.yml consistency test.
+#[derive(Debug, Clone, Copy)]
+pub struct InputSpec {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub description: &'static str,
+    pub kind: InputKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Text,
+    Boolean,
+    /// Read only from the environment, never from a command-line argument.
+    Secret,
+}
+
+pub const DEFAULT_REPOSITORY_URL: &str = "https://upload.pypi.org/legacy/";
+pub const DEFAULT_FULCIO_URL: &str = "https://fulcio.sigstore.dev";
+pub const DEFAULT_REKOR_URL: &str = "https://rekor.sigstore.dev";
+
+pub const INPUTS: &[InputSpec] = &[
+    InputSpec {
+        name: "user",
+        default: "__token__",
+        description: "Index user name.",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "password",
+        default: "",
+        description: "API token or password. Empty with user `__token__` means Trusted Publishing. Locally: the PYPI_TOKEN environment variable.",
+        kind: InputKind::Secret,
+    },
+    InputSpec {
+        name: "repository-url",
+        default: DEFAULT_REPOSITORY_URL,
+        description: "Legacy upload endpoint of the index.",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "packages-dir",
+        default: "dist",
+        description: "Directory holding the dists (searched recursively), relative to the workspace.",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "verify-metadata",
+        default: "true",
+        description: "Check core metadata content rules before uploading (structural checks always run).",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "check-url",
+        default: "",
+        description: "Simple index used to find files already uploaded. Derived from repository-url when empty.",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "skip-existing",
+        default: "false",
+        description: "A file already on the index with different content is a warning instead of an error.",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "verbose",
+        default: "false",
+        description: "Debug-level log.",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "print-hash",
+        default: "true",
+        description: "Print sha256, blake2b-256 and md5 of each dist.",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "attestations",
+        default: "true",
+        description: "Sign and upload PEP 740 publish attestations (Trusted Publishing to PyPI or TestPyPI only).",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "github-token",
+        default: "${{ github.token }}",
+        description: "Token for the GitHub release API (needs `contents: write`). Locally: the GITHUB_TOKEN environment variable.",
+        kind: InputKind::Secret,
+    },
+    InputSpec {
+        name: "release",
+        default: "true",
+        description: "Create or update the GitHub release when the run is for a tag.",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "tag",
+        default: "",
+        description: "Release tag. Default: from GITHUB_REF when it is refs/tags/*.",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "changelog",
+        default: "",
+        description: "File with the release notes. Default: the first of CHANGELOG.md, CHANGES.md, HISTORY.md, NEWS.md, MILESTONES.md, .planning/MILESTONES.md.",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "prerelease",
+        default: "auto",
+        description: "Mark the release as a pre-release: auto, true or false.",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "draft",
+        default: "false",
+        description: "Leave the release as a draft.",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "release-assets",
+        default: "true",
+        description: "Attach the dists to the release.",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "make-latest",
+        default: "auto",
+        description: "Mark the release as latest: auto (not for pre-releases), true or false.",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "check-version",
+        default: "true",
+        description: "The tag's version must equal the dists' version (PEP 440 comparison).",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "dry-run",
+        default: "false",
+        description: "Verify and plan everything, print the plan and the release notes, send nothing.",
+        kind: InputKind::Boolean,
+    },
+    InputSpec {
+        name: "upload-concurrency",
+        default: "4",
+        description: "How many files are uploaded at once (1 to 16).",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "fulcio-url",
+        default: DEFAULT_FULCIO_URL,
+        description: "Fulcio (Sigstore certificate authority) base URL. Setting it allows attestations for any index.",
+        kind: InputKind::Text,
+    },
+    InputSpec {
+        name: "rekor-url",
+        default: DEFAULT_REKOR_URL,
+        description: "Rekor (Sigstore transparency log) base URL. Setting it allows attestations for any index.",
+        kind: InputKind::Text,
+    },
+];
+
+/// The outputs written to `$GITHUB_OUTPUT` (DESIGN §1).
+pub const OUTPUTS: &[(&str, &str)] = &[
+    ("name", "Project name of the dists."),
+    ("version", "Version of the dists."),
+    (
+        "uploaded",
+        "JSON array of the file names uploaded by this run.",
+    ),
+    (
+        "skipped",
+        "JSON array of the file names already on the index.",
+    ),
+    (
+        "package-url",
+        "The index's page for this version, when known.",
+    ),
+    ("release-url", "URL of the GitHub release."),
+    ("release-id", "Numeric id of the GitHub release."),
+    (
+        "prerelease",
+        "Whether the release is a pre-release (true/false).",
+    ),
+];
+
+/// A setting that may be decided automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toggle {
+    Auto,
+    On,
+    Off,
+}
+
+impl Toggle {
+    /// Resolve `auto` with the given automatic value.
+    #[must_use]
+    pub fn resolve(self, automatic: bool) -> bool {
+        match self {
+            Self::Auto => automatic,
+            Self::On => true,
+            Self::Off => false,
+        }
+    }
+}
+
+/// Everything the run needs, validated.
+#[derive(Debug)]
+pub struct Settings {
+    pub user: String,
+    pub password: Option<SecretString>,
+    pub repository_url: Url,
+    pub packages_dir: PathBuf,
+    pub verify_metadata: bool,
+    pub check_url: Url,
+    pub skip_existing: bool,
+    pub verbose: bool,
+    pub print_hash: bool,
+    pub attestations: bool,
+    pub github_token: Option<SecretString>,
+    pub release: bool,
+    /// Explicit `tag` input, or the tag of `GITHUB_REF`.
+    pub tag: Option<String>,
+    /// Where the tag came from, for messages ("input `tag`" or `GITHUB_REF`).
+    pub tag_source: &'static str,
+    /// Explicit changelog file (absolute); `None` = auto-detect in the workspace.
+    pub changelog: Option<PathBuf>,
+    pub prerelease: Toggle,
+    pub draft: bool,
+    pub release_assets: bool,
+    pub make_latest: Toggle,
+    pub check_version: bool,
+    pub dry_run: bool,
+    pub upload_concurrency: usize,
+    pub fulcio_url: Url,
+    pub rekor_url: Url,
+    /// `fulcio-url` or `rekor-url` was set explicitly (allows attestations for any index).
+    pub sigstore_overridden: bool,
+    /// The workspace all relative paths are resolved against.
+    pub workspace: PathBuf,
+}
+
+/// An input with a value that cannot be used. Always names the input, the value and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("input `{input}`: {problem}")]
+pub struct InputError {
+    pub input: String,
+    pub problem: String,
+}
+
+impl InputError {
+    fn new(input: &str, problem: impl Into<String>) -> Self {
+        Self {
+            input: input.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The raw values, before typing: command-line flags win over `INPUT_*` variables.
+#[derive(Debug, Default, Clone)]
+pub struct RawInputs {
+    pub flags: BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl RawInputs {
+    /// The value of an input, `None` when unset or empty (empty means default).
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let upper = name.to_ascii_uppercase();
+        let hyphen = format!("INPUT_{upper}");
+        let underscore = format!("INPUT_{}", upper.replace('-', "_"));
+        self.flags
+            .get(name)
+            .or_else(|| self.env.get(&hyphen))
+            .or_else(|| self.env.get(&underscore))
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn env(&self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .map(String::as_str)
+            .filter(|value| !value.is_empty())
+    }
+}
+
+pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Ok(true),
+        "false" | "no" | "0" | "off" => Ok(false),
+        _ => Err(InputError::new(
+            input,
+            format!("`{value}` is not a boolean; use true or false (yes/no and 1/0 work too)"),
+        )),
+    }
+}
+
+fn parse_toggle(input: &str, value: &str) -> Result<Toggle, InputError> {
+    if value.eq_ignore_ascii_case("auto") {
+        return Ok(Toggle::Auto);
+    }
+    match parse_bool(input, value) {
+        Ok(true) => Ok(Toggle::On),
+        Ok(false) => Ok(Toggle::Off),
+        Err(_) => Err(InputError::new(
+            input,
+            format!("`{value}` is not one of auto, true, false"),
+        )),
+    }
+}
+
+/// Whether a host name is a loopback address (plain `http://` is allowed only there).
+#[must_use]
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+pub fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
+    let url = Url::parse(value).map_err(|error| {
+        InputError::new(
+            input,
+            format!(
+                "`{value}` is not a URL ({error}); give a full URL such as {DEFAULT_REPOSITORY_URL}"
+            ),
+        )
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&url) => {}
+        "http" => {
+            return Err(InputError::new(
+                input,
+                format!(
+                    "`{value}` uses plain http://, which would send credentials in clear text; use https:// (http:// is allowed only for 127.0.0.1, ::1 and localhost)"
+                ),
+            ));
+        }
+        other => {
+            return Err(InputError::new(
+                input,
+                format!("`{value}` has scheme `{other}`; use https://"),
+            ));
+        }
+    }
+    if url.host().is_none() {
+        return Err(InputError::new(input, format!("`{value}` has no host")));
+    }
+    Ok(url)
+}
+
+/// Ensure a base URL ends with `/` so that joining a relative path keeps its last segment.
+#[must_use]
+pub fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+/// DESIGN §1: `upload.pypi.org/legacy/` -> `pypi.org/simple/`, `test.pypi.org/legacy/` ->
+/// `test.pypi.org/simple/`, `.../legacy/` -> `.../simple/`, otherwise `{repository-url}simple/`.
+#[must_use]
+pub fn derive_check_url(repository_url: &Url) -> Url {
+    let mut url = repository_url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    if url.host_str() == Some("upload.pypi.org") {
+        let _ = url.set_host(Some("pypi.org"));
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    if let Some(parent) = path.strip_suffix("/legacy") {
+        url.set_path(&format!("{parent}/simple/"));
+        return url;
+    }
+    with_trailing_slash(url)
+        .join("simple/")
+        .unwrap_or_else(|_| repository_url.clone())
+}
+
+fn resolve_path(workspace: &Path, value: &str) -> PathBuf {
+    let path = Path::new(value);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        workspace.join(path)
+    }
+}
+
+impl Settings {
+    /// Type and validate every input. Nothing here touches the network.
+    pub fn parse(raw: &RawInputs, workspace: &Path) -> Result<Self, InputError> {
+        let text = |name: &str| -> String {
+            raw.get(name)
+                .map_or_else(|| default_of(name).to_owned(), str::to_owned)
+        };
+        let boolean = |name: &str| -> Result<bool, InputError> { parse_bool(name, &text(name)) };
+
+        let repository_url = parse_url("repository-url", &text("repository-url"))?;
+        let check_url = match raw.get("check-url") {
+            Some(value) => with_trailing_slash(parse_url("check-url", value)?),
+            None => derive_check_url(&repository_url),
+        };
+
+        let packages_dir = resolve_path(workspace, &text("packages-dir"));
+        if !packages_dir.is_dir() {
+            let problem = if packages_dir.exists() {
+                format!(
+                    "`{}` is not a directory; point it at the folder your build wrote the dists to",
+                    packages_dir.display()
+                )
+            } else {
+                format!(
+                    "directory `{}` does not exist; build the dists first (`python -m build` writes dist/) or set packages-dir to where they are",
+                    packages_dir.display()
+                )
+            };
+            return Err(InputError::new("packages-dir", problem));
+        }
+
+        let password = raw
+            .get("password")
+            .or_else(|| raw.env("PYPI_TOKEN"))
+            .map(|value| SecretString::from(value.to_owned()));
+        let github_token = raw
+            .get("github-token")
+            .filter(|value| !value.starts_with("${{"))
+            .or_else(|| raw.env("GITHUB_TOKEN"))
+            .map(|value| SecretString::from(value.to_owned()));
+
+        let (tag, tag_source) = match raw.get("tag") {
+            Some(tag) => (Some(tag.to_owned()), "input `tag`"),
+            None => (
+                raw.env("GITHUB_REF")
+                    .and_then(|r| r.strip_prefix("refs/tags/"))
+                    .map(str::to_owned),
+                "GITHUB_REF",
+            ),
+        };
+        if let Some(tag) = &tag {
+            if tag.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(InputError::new(
+                    "tag",
+                    format!("`{tag}` contains white space; give the tag name, e.g. v1.2.3"),
+                ));
+            }
+        }
+
+        let changelog = match raw.get("changelog") {
+            Some(value) => {
+                let path = resolve_path(workspace, value);
+                if !path.is_file() {
+                    return Err(InputError::new(
+                        "changelog",
+                        format!(
+                            "file `{}` does not exist; give a path relative to the repository root, or leave it empty to auto-detect CHANGELOG.md and friends",
+                            path.display()
+                        ),
+                    ));
+                }
+                Some(path)
+            }
+            None => None,
+        };
+
+        let concurrency_text = text("upload-concurrency");
+        let upload_concurrency = concurrency_text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=16).contains(n))
+            .ok_or_else(|| {
+                InputError::new(
+                    "upload-concurrency",
+                    format!("`{concurrency_text}` is not a whole number from 1 to 16"),
+                )
+            })?;
+
+        let fulcio_url = parse_url("fulcio-url", &text("fulcio-url"))?;
+        let rekor_url = parse_url("rekor-url", &text("rekor-url"))?;
+
+        Ok(Self {
+            user: text("user"),
+            password,
+            repository_url,
+            packages_dir,
+            verify_metadata: boolean("verify-metadata")?,
+            check_url,
+            skip_existing: boolean("skip-existing")?,
+            verbose: boolean("verbose")?,
+            print_hash: boolean("print-hash")?,
+            attestations: boolean("attestations")?,
+            github_token,
+            release: boolean("release")?,
+            tag,
+            tag_source,
+            changelog,
+            prerelease: parse_toggle("prerelease", &text("prerelease"))?,
+            draft: boolean("draft")?,
+            release_assets: boolean("release-assets")?,
+            make_latest: parse_toggle("make-latest", &text("make-latest"))?,
+            check_version: boolean("check-version")?,
+            dry_run: boolean("dry-run")?,
+            upload_concurrency,
+            fulcio_url,
+            rekor_url,
+            sigstore_overridden: raw.get("fulcio-url").is_some() || raw.get("rekor-url").is_some(),
+            workspace: workspace.to_path_buf(),
+        })
+    }
+
+    /// Trusted Publishing is used when no password is given and the user is `__token__`.
+    #[must_use]
+    pub fn trusted_publishing(&self) -> bool {
+        self.password.is_none() && self.user == "__token__"
+    }
+}
+
+fn default_of(name: &str) -> &'static str {
+    INPUTS
+        .iter()
+        .find(|spec| spec.name == name)
+        .map_or("", |spec| spec.default)
+}
+
+impl fmt::Display for Toggle {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Self::Auto => "auto",
+            Self::On => "true",
+            Self::Off => "false",
+        })
+    }
+}
+
+/// The command line: one `--flag` per non-secret input, plus the packages dir as a positional
+/// argument. Secrets are never accepted as arguments (they would show in `ps` and shell history).
+#[must_use]
+pub fn command() -> clap::Command {
+    let mut command = clap::Command::new("pypi-oidc-publish")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Verify Python dists, publish them to PyPI (Trusted Publishing, PEP 740 attestations) and create the GitHub release.")
+        .after_help(
+            "Every flag can also be given as an environment variable INPUT_<NAME> (as GitHub Actions does).\n\
+             Secrets come only from the environment: the index password/token from PYPI_TOKEN (or INPUT_PASSWORD),\n\
+             the GitHub token from GITHUB_TOKEN (or INPUT_GITHUB-TOKEN).\n\n\
+             Example: pypi-oidc-publish --dry-run dist/",
+        )
+        .arg(clap::Arg::new("PACKAGES_DIR").help("Directory with the dists (same as --packages-dir).").value_name("PACKAGES_DIR"));
+    for spec in INPUTS.iter().filter(|spec| spec.kind != InputKind::Secret) {
+        let mut arg = clap::Arg::new(spec.name)
+            .long(spec.name)
+            .help(spec.description)
+            .value_name("VALUE");
+        if spec.kind == InputKind::Boolean {
+            arg = arg
+                .num_args(0..=1)
+                .default_missing_value("true")
+                .require_equals(true)
+                .value_name("BOOL");
+        }
+        command = command.arg(arg);
+    }
+    command
+}
+
+/// Collect the raw values from parsed flags and the environment.
+#[must_use]
+pub fn raw_inputs(matches: &clap::ArgMatches, env: BTreeMap<String, String>) -> RawInputs {
+    let mut flags = BTreeMap::new();
+    for spec in INPUTS.iter().filter(|spec| spec.kind != InputKind::Secret) {
+        if let Some(value) = matches.get_one::<String>(spec.name) {
+            flags.insert(spec.name.to_owned(), value.clone());
+        }
+    }
+    if let Some(dir) = matches.get_one::<String>("PACKAGES_DIR") {
+        flags
+            .entry("packages-dir".to_owned())
+            .or_insert_with(|| dir.clone());
+    }
+    RawInputs { flags, env }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawInputs {
+        RawInputs {
+            flags: BTreeMap::new(),
+            env: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn check_url_derivation_follows_the_contract() {
+        let cases = [
+            (
+                "https://upload.pypi.org/legacy/",
+                "https://pypi.org/simple/",
+            ),
+            (
+                "https://test.pypi.org/legacy/",
+                "https://test.pypi.org/simple/",
+            ),
+            (
+                "https://example.com/pypi/legacy/",
+                "https://example.com/pypi/simple/",
+            ),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/simple/"),
+            (
+                "https://example.com/upload",
+                "https://example.com/upload/simple/",
+            ),
+        ];
+        for (repository, expected) in cases {
+            assert_eq!(
+                derive_check_url(&Url::parse(repository).unwrap()).as_str(),
+                expected,
+                "{repository}"
+            );
+        }
+    }
+
+    #[test]
+    fn hyphen_and_underscore_spellings_are_both_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        let hyphen = Settings::parse(&raw(&[("INPUT_PACKAGES-DIR", "out")]), dir.path()).unwrap();
+        let underscore =
+            Settings::parse(&raw(&[("INPUT_PACKAGES_DIR", "out")]), dir.path()).unwrap();
+        assert_eq!(hyphen.packages_dir, dir.path().join("out"));
+        assert_eq!(underscore.packages_dir, dir.path().join("out"));
+    }
+
+    #[test]
+    fn booleans_accept_the_documented_spellings_and_name_the_input_otherwise() {
+        for value in ["true", "TRUE", "yes", "1", "False", "no", "0"] {
+            assert!(parse_bool("verbose", value).is_ok(), "{value}");
+        }
+        let error = parse_bool("verify-metadata", "maybe").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "input `verify-metadata`: `maybe` is not a boolean; use true or false (yes/no and 1/0 work too)"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_for_loopback() {
+        assert!(parse_url("repository-url", "http://127.0.0.1:8080/").is_ok());
+        assert!(parse_url("repository-url", "http://localhost/").is_ok());
+        assert!(parse_url("repository-url", "http://[::1]:9/").is_ok());
+        let error = parse_url("repository-url", "http://pypi.example.com/legacy/").unwrap_err();
+        assert!(error.to_string().contains("clear text"), "{error}");
+    }
+
+    #[test]
+    fn empty_values_mean_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("dist")).unwrap();
+        let settings = Settings::parse(
+            &raw(&[("INPUT_VERBOSE", ""), ("INPUT_REPOSITORY-URL", "")]),
+            dir.path(),
+        )
+        .unwrap();
+        assert!(!settings.verbose);
+        assert_eq!(settings.repository_url.as_str(), DEFAULT_REPOSITORY_URL);
+        assert_eq!(settings.check_url.as_str(), "https://pypi.org/simple/");
+        assert!(settings.trusted_publishing());
+    }
+
+    #[test]
+    fn tag_comes_from_github_ref_only_for_tags() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("dist")).unwrap();
+        let tagged =
+            Settings::parse(&raw(&[("GITHUB_REF", "refs/tags/v1.2.3")]), dir.path()).unwrap();
+        assert_eq!(tagged.tag.as_deref(), Some("v1.2.3"));
+        let branch =
+            Settings::parse(&raw(&[("GITHUB_REF", "refs/heads/main")]), dir.path()).unwrap();
+        assert_eq!(branch.tag, None);
+    }
+}

@@ -1,0 +1,351 @@
+//! pypi-oidc-publish: finish a Python release in one step.
+//!
+//! The pipeline of DESIGN.md: verify dists -> authenticate (Trusted Publishing) -> attest
+//! (PEP 740) -> upload -> GitHub release. [`run`] reads like that pipeline; each step lives in
+//! its own module.
+
+pub mod actions;
+pub mod attest;
+pub mod auth;
+pub mod changelog;
+pub mod dist;
+pub mod http;
+pub mod index;
+pub mod inputs;
+pub mod oidc;
+pub mod release;
+pub mod report;
+pub mod upload;
+
+use std::collections::BTreeMap;
+
+use futures_util::StreamExt as _;
+
+use crate::actions::{Console, Runner};
+use crate::dist::{Dist, DistKind};
+use crate::index::Lookup;
+use crate::inputs::Settings;
+use crate::report::{FileReport, Report};
+use crate::upload::{FileStatus, Uploader};
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub report: Report,
+}
+
+/// Run the whole pipeline. Nothing is sent before every dist is verified; nothing is released
+/// before every upload succeeded.
+pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> {
+    let dists = verify_dists(&settings)?;
+    let mut report = Report::new(&settings, &dists);
+    report.print_dists(&settings, &dists);
+
+    if settings.dry_run {
+        report.print_plan(&settings, &dists);
+        report.finish(&runner)?;
+        return Ok(Outcome { report });
+    }
+
+    let client = http::client()?;
+    let authenticator = auth::Authenticator::select(&settings, &runner, &client).await?;
+    let uploader = Uploader {
+        client: &client,
+        repository_url: settings.repository_url.clone(),
+        check_url: settings.check_url.clone(),
+        auth: &authenticator,
+        policy: http::RetryPolicy::from_env(),
+        skip_existing: settings.skip_existing,
+    };
+
+    let to_upload = match sort_out_existing(&uploader, &dists, &mut report).await {
+        Ok(to_upload) => to_upload,
+        Err(error) => {
+            report.finish(&runner)?;
+            return Err(error);
+        }
+    };
+    let attestations =
+        attest::attest(&settings, &runner, &client, &authenticator, &to_upload).await?;
+    let upload_result =
+        upload_all(&uploader, &settings, &to_upload, &attestations, &mut report).await;
+    if let Err(error) = upload_result {
+        report.finish(&runner)?;
+        return Err(error);
+    }
+    report.confirmed = confirm_uploads(&uploader, &dists).await;
+
+    let publication = release::Publication {
+        name: report.name.clone(),
+        version: report.version.clone(),
+        files: dists.iter().map(|dist| dist.path.clone()).collect(),
+        package_url: report.package_url.clone(),
+    };
+    let release_result = release::publish(&settings, &runner, &client, &publication).await;
+    match release_result {
+        Ok(release) => report.release = release,
+        Err(error) => {
+            report.finish(&runner)?;
+            return Err(error.context("the dists are on the index, but the GitHub release failed; re-run the job to finish it"));
+        }
+    }
+    report.finish(&runner)?;
+    Ok(Outcome { report })
+}
+
+/// Discover, read and verify every dist; report all problems together.
+fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
+    let discovery = dist::discover(&settings.packages_dir)?;
+    for path in &discovery.ignored {
+        Console::notice(
+            "Ignored file",
+            &format!(
+                "{} is not a dist (*.whl, *.tar.gz, *.zip); ignored",
+                path.display()
+            ),
+        );
+    }
+    for path in &discovery.duplicates {
+        Console::notice(
+            "Duplicate dist",
+            &format!(
+                "{} is a second identical copy of a dist; counted once",
+                path.display()
+            ),
+        );
+    }
+    let results = parallel_map(&discovery.dists, |path| dist::load(path));
+    let mut dists = Vec::new();
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(dist) => dists.push(dist),
+            Err(error) => errors.push(error.to_string()),
+        }
+    }
+    let verification = dist::verify::verify_all(settings, &dists);
+    errors.extend(verification.errors);
+    for warning in &verification.warnings {
+        Console::warning("Dist check", warning);
+    }
+    if !errors.is_empty() {
+        return Err(dist::verify::VerifyFailed { errors }.into());
+    }
+    Ok(dists)
+}
+
+/// Map over items on a few threads (hashing and archive reading are CPU-bound), keeping order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], function: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZero::get)
+        .clamp(1, 4)
+        .min(items.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    let slots: Vec<std::sync::Mutex<&mut Option<R>>> =
+        results.iter_mut().map(std::sync::Mutex::new).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(index) else { break };
+                    let value = function(item);
+                    if let Ok(mut slot) = slots[index].lock() {
+                        **slot = Some(value);
+                    }
+                }
+            });
+        }
+    });
+    drop(slots);
+    results.into_iter().flatten().collect()
+}
+
+/// Ask the index once which files it already has: identical ones are skipped, different ones
+/// are an error (or a warning with skip-existing). Returns the dists still to upload.
+async fn sort_out_existing<'d>(
+    uploader: &Uploader<'_>,
+    dists: &'d [Dist],
+    report: &mut Report,
+) -> anyhow::Result<Vec<&'d Dist>> {
+    let Some(first) = dists.first() else {
+        return Ok(Vec::new());
+    };
+    let project = first.metadata.name().unwrap_or(&first.filename.name);
+    let lookup = match index::lookup(uploader.client, &uploader.check_url, project).await {
+        Ok(lookup) => lookup,
+        Err(error) => {
+            Console::notice(
+                "Index lookup unavailable",
+                &format!(
+                    "could not list the files already on the index ({error:#}); the upload answers will decide"
+                ),
+            );
+            Lookup::NotFound
+        }
+    };
+    let mut to_upload = Vec::new();
+    let mut errors = Vec::new();
+    for dist in dists {
+        let listed = match &lookup {
+            Lookup::Found(files) => files.sha256_of(dist.file_name()).flatten(),
+            Lookup::NotFound => None,
+        };
+        match listed {
+            Some(hash) if hash == dist.digests.sha256 => {
+                Console::line(&format!(
+                    "{}: already on the index with the same sha256; skipped",
+                    dist.file_name()
+                ));
+                report.set(
+                    dist.file_name(),
+                    FileReport::done(FileStatus::AlreadyOnIndex, 0),
+                );
+            }
+            Some(hash) => match uploader.different_content(dist, hash) {
+                Ok(status) => report.set(dist.file_name(), FileReport::done(status, 0)),
+                Err(error) => {
+                    report.set(dist.file_name(), FileReport::failed(&error.problem));
+                    errors.push(error.to_string());
+                }
+            },
+            None => to_upload.push(dist),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("nothing was uploaded: {}", errors.join("\n"));
+    }
+    Ok(to_upload)
+}
+
+/// Upload wheels, then sdists, a few at a time; every file is tried even when one fails.
+async fn upload_all(
+    uploader: &Uploader<'_>,
+    settings: &Settings,
+    dists: &[&Dist],
+    attestations: &BTreeMap<String, String>,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let mut failures = Vec::new();
+    for kind in [DistKind::Wheel, DistKind::Sdist] {
+        let batch: Vec<&Dist> = dists
+            .iter()
+            .copied()
+            .filter(|dist| dist.kind() == kind)
+            .collect();
+        let mut results = futures_util::stream::iter(batch)
+            .map(|dist| async move {
+                let attestation = attestations.get(dist.file_name()).map(String::as_str);
+                (dist, uploader.upload(dist, attestation).await)
+            })
+            .buffered(settings.upload_concurrency);
+        while let Some((dist, result)) = results.next().await {
+            match result {
+                Ok(outcome) => {
+                    let attempts = if outcome.attempts > 1 {
+                        format!(" after {} attempts", outcome.attempts)
+                    } else {
+                        String::new()
+                    };
+                    Console::line(&format!(
+                        "{}: {}{attempts}",
+                        dist.file_name(),
+                        outcome.status.label()
+                    ));
+                    for warning in &outcome.server_warnings {
+                        Console::warning(
+                            "Index warning",
+                            &format!("{}: {warning}", dist.file_name()),
+                        );
+                    }
+                    report.set(
+                        dist.file_name(),
+                        FileReport::done(outcome.status, outcome.attempts),
+                    );
+                }
+                Err(error) => {
+                    report.set(dist.file_name(), FileReport::failed(&error.problem));
+                    failures.push(error);
+                }
+            }
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(upload::UploadFailed {
+        failures,
+        total: dists.len(),
+    }
+    .into())
+}
+
+/// After the uploads, read the files back from the index: proof, not hope. A file that does
+/// not show up (a CDN can lag) is a warning, not a failure.
+async fn confirm_uploads(uploader: &Uploader<'_>, dists: &[Dist]) -> Option<bool> {
+    let first = dists.first()?;
+    let project = first.metadata.name().unwrap_or(&first.filename.name);
+    let policy = http::RetryPolicy::from_env();
+    for attempt in 1..=4 {
+        if let Ok(Lookup::Found(files)) =
+            index::lookup(uploader.client, &uploader.check_url, project).await
+        {
+            let missing: Vec<&str> = dists
+                .iter()
+                .filter(|dist| {
+                    files
+                        .sha256_of(dist.file_name())
+                        .flatten()
+                        .is_some_and(|hash| hash != dist.digests.sha256)
+                        || files.sha256_of(dist.file_name()).is_none()
+                })
+                .map(Dist::file_name)
+                .collect();
+            if missing.is_empty() {
+                Console::line(&format!(
+                    "confirmed: the index at {} lists every file with its sha256",
+                    http::display_url(&uploader.check_url)
+                ));
+                return Some(true);
+            }
+            if attempt == 4 {
+                Console::warning(
+                    "Not yet visible on the index",
+                    &format!(
+                        "{} not (yet) listed at {} with the expected sha256; the index may be lagging behind its cache",
+                        missing.join(", "),
+                        http::display_url(&uploader.check_url)
+                    ),
+                );
+                return Some(false);
+            }
+        }
+        tokio::time::sleep(policy.delay(attempt, None)).await;
+    }
+    Console::warning(
+        "Could not confirm",
+        &format!(
+            "the index at {} could not be queried to confirm the uploads",
+            http::display_url(&uploader.check_url)
+        ),
+    );
+    None
+}
+
+/// A short title for the one `::error::` annotation of a failed run.
+#[must_use]
+pub fn error_title(error: &anyhow::Error) -> String {
+    if error.downcast_ref::<dist::verify::VerifyFailed>().is_some()
+        || error.downcast_ref::<dist::DistError>().is_some()
+    {
+        return "Verification failed (nothing uploaded)".to_owned();
+    }
+    if error
+        .chain()
+        .any(|cause| cause.is::<upload::UploadError>() || cause.is::<upload::UploadFailed>())
+    {
+        return "Upload failed".to_owned();
+    }
+    "Publishing failed".to_owned()
+}

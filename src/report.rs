@@ -1,0 +1,341 @@
+//! What the user sees at the end: per-file status lines, `$GITHUB_OUTPUT` and the Markdown
+//! step summary (DESIGN §1 outputs, §2 summary).
+
+use std::collections::BTreeMap;
+
+use crate::actions::{Console, Runner};
+use crate::dist::Dist;
+use crate::inputs::Settings;
+use crate::release::ReleaseOutcome;
+use crate::upload::FileStatus;
+
+/// The state of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileReport {
+    Pending,
+    Done { status: FileStatus, attempts: u32 },
+    Failed { problem: String },
+}
+
+impl FileReport {
+    #[must_use]
+    pub fn done(status: FileStatus, attempts: u32) -> Self {
+        Self::Done { status, attempts }
+    }
+
+    #[must_use]
+    pub fn failed(problem: &str) -> Self {
+        Self::Failed {
+            problem: problem.to_owned(),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Self::Pending => "not sent".to_owned(),
+            Self::Done { status, attempts } if *attempts > 1 => {
+                format!("{} ({attempts} attempts)", status.label())
+            }
+            Self::Done { status, .. } => status.label().to_owned(),
+            Self::Failed { .. } => "failed".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    file_name: String,
+    size: u64,
+    sha256: String,
+    state: FileReport,
+}
+
+/// The run's report, filled as it goes and written once at the end (also after a failure).
+#[derive(Debug, Default)]
+pub struct Report {
+    pub name: String,
+    pub version: String,
+    pub package_url: Option<String>,
+    /// Where a file's page is: the version page on PyPI/TestPyPI, else the simple index page.
+    pub file_link: Option<String>,
+    rows: Vec<Row>,
+    index: BTreeMap<String, usize>,
+    pub confirmed: Option<bool>,
+    pub release: Option<ReleaseOutcome>,
+    pub attestations: Option<String>,
+    pub dry_run: bool,
+}
+
+/// The index's page for a version, for pypi.org and test.pypi.org only.
+#[must_use]
+pub fn package_url(repository_url: &url::Url, name: &str, version: &str) -> Option<String> {
+    let host = match repository_url.host_str()? {
+        "upload.pypi.org" | "pypi.org" => "pypi.org",
+        "test.pypi.org" => "test.pypi.org",
+        _ => return None,
+    };
+    Some(format!(
+        "https://{host}/project/{}/{version}/",
+        crate::dist::filename::normalize_name(name)
+    ))
+}
+
+impl Report {
+    #[must_use]
+    pub fn new(settings: &Settings, dists: &[Dist]) -> Self {
+        let first = dists.first();
+        let name = first
+            .and_then(|d| d.metadata.name())
+            .unwrap_or_default()
+            .to_owned();
+        let version = first
+            .and_then(|d| d.metadata.version())
+            .unwrap_or_default()
+            .to_owned();
+        let package_url = package_url(&settings.repository_url, &name, &version);
+        let file_link = package_url.clone().or_else(|| {
+            crate::index::project_url(&settings.check_url, &name)
+                .ok()
+                .map(|u| u.to_string())
+        });
+        let rows: Vec<Row> = dists
+            .iter()
+            .map(|dist| Row {
+                file_name: dist.file_name().to_owned(),
+                size: dist.size,
+                sha256: dist.digests.sha256.clone(),
+                state: FileReport::Pending,
+            })
+            .collect();
+        let index = rows
+            .iter()
+            .enumerate()
+            .map(|(position, row)| (row.file_name.clone(), position))
+            .collect();
+        Self {
+            name,
+            version,
+            package_url,
+            file_link,
+            rows,
+            index,
+            dry_run: settings.dry_run,
+            ..Self::default()
+        }
+    }
+
+    pub fn set(&mut self, file_name: &str, state: FileReport) {
+        if let Some(&position) = self.index.get(file_name) {
+            self.rows[position].state = state;
+        }
+    }
+
+    fn names_with(&self, wanted: impl Fn(&FileReport) -> bool) -> Vec<String> {
+        self.rows
+            .iter()
+            .filter(|row| wanted(&row.state))
+            .map(|row| row.file_name.clone())
+            .collect()
+    }
+
+    #[must_use]
+    pub fn uploaded(&self) -> Vec<String> {
+        self.names_with(|state| {
+            matches!(
+                state,
+                FileReport::Done {
+                    status: FileStatus::Uploaded,
+                    ..
+                }
+            )
+        })
+    }
+
+    #[must_use]
+    pub fn skipped(&self) -> Vec<String> {
+        self.names_with(|state| {
+            matches!(
+                state,
+                FileReport::Done {
+                    status: FileStatus::AlreadyOnIndex | FileStatus::SkippedDifferent,
+                    ..
+                }
+            )
+        })
+    }
+
+    /// The dists and their digests, one group per file.
+    pub fn print_dists(&self, settings: &Settings, dists: &[Dist]) {
+        Console::line(&format!(
+            "{} {}: {} dist(s) verified in {}",
+            self.name,
+            self.version,
+            dists.len(),
+            settings.packages_dir.display()
+        ));
+        for dist in dists {
+            Console::group(&format!("{} ({})", dist.file_name(), human_size(dist.size)));
+            if settings.print_hash {
+                Console::line(&format!("  sha256      {}", dist.digests.sha256));
+                Console::line(&format!("  blake2b-256 {}", dist.digests.blake2_256));
+                Console::line(&format!("  md5         {}", dist.digests.md5));
+            }
+            Console::line(&format!(
+                "  metadata {}, {}",
+                dist.metadata.metadata_version().unwrap_or("?"),
+                dist.kind().filetype()
+            ));
+            Console::end_group();
+        }
+    }
+
+    /// The dry run's plan: what would be sent where, with which credentials.
+    pub fn print_plan(&self, settings: &Settings, dists: &[Dist]) {
+        Console::group("Plan (dry run: nothing is sent)");
+        Console::line(&format!(
+            "upload to   {}",
+            crate::http::display_url(&settings.repository_url)
+        ));
+        Console::line(&format!(
+            "check index {}",
+            crate::http::display_url(&settings.check_url)
+        ));
+        let auth = if settings.trusted_publishing() {
+            "Trusted Publishing (OIDC token exchanged for a short-lived PyPI token)".to_owned()
+        } else {
+            format!("password/token for user `{}`", settings.user)
+        };
+        Console::line(&format!("credentials {auth}"));
+        Console::line(&format!(
+            "attestations {}",
+            if settings.attestations {
+                "requested (PEP 740, Trusted Publishing only)"
+            } else {
+                "off"
+            }
+        ));
+        for (position, dist) in dists.iter().enumerate() {
+            Console::line(&format!(
+                "  {}. {} {} ({})",
+                position + 1,
+                dist.kind().filetype(),
+                dist.file_name(),
+                human_size(dist.size)
+            ));
+        }
+        match (&settings.tag, settings.release) {
+            (_, false) => Console::line("release     off (release: false)"),
+            (None, true) => Console::line(
+                "release     skipped: the run is not for a tag (set `tag` or push a tag)",
+            ),
+            (Some(tag), true) => Console::line(&format!(
+                "release     GitHub release for tag {tag} (prerelease: {}, draft: {}, assets: {})",
+                settings.prerelease, settings.draft, settings.release_assets
+            )),
+        }
+        Console::end_group();
+    }
+
+    /// Write `$GITHUB_OUTPUT` and the step summary.
+    pub fn finish(&self, runner: &Runner) -> anyhow::Result<()> {
+        let json =
+            |names: Vec<String>| serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned());
+        let release = self.release.as_ref();
+        let outputs = [
+            ("name", self.name.clone()),
+            ("version", self.version.clone()),
+            ("uploaded", json(self.uploaded())),
+            ("skipped", json(self.skipped())),
+            ("package-url", self.package_url.clone().unwrap_or_default()),
+            (
+                "release-url",
+                release.map(|r| r.url.clone()).unwrap_or_default(),
+            ),
+            (
+                "release-id",
+                release.map(|r| r.id.to_string()).unwrap_or_default(),
+            ),
+            (
+                "prerelease",
+                release
+                    .map(|r| r.prerelease.to_string())
+                    .unwrap_or_default(),
+            ),
+        ];
+        runner.write_outputs(&outputs)?;
+        runner.append_summary(&self.summary_markdown())
+    }
+
+    /// The step summary: the dists table, the confirmation, the release link.
+    #[must_use]
+    pub fn summary_markdown(&self) -> String {
+        let mut text = format!(
+            "## {} {}{}\n\n",
+            escape(&self.name),
+            escape(&self.version),
+            if self.dry_run { " (dry run)" } else { "" }
+        );
+        text.push_str("| File | Size | SHA-256 | Status | Link |\n|---|---:|---|---|---|\n");
+        for row in &self.rows {
+            let link = self
+                .file_link
+                .as_ref()
+                .map(|url| format!("[index]({url})"))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "| `{}` | {} | `{}` | {} | {} |\n",
+                escape(&row.file_name),
+                human_size(row.size),
+                row.sha256,
+                escape(&row.state.label()),
+                link
+            ));
+        }
+        for row in &self.rows {
+            if let FileReport::Failed { problem } = &row.state {
+                text.push_str(&format!(
+                    "\n**{}**: {}\n",
+                    escape(&row.file_name),
+                    escape(problem)
+                ));
+            }
+        }
+        match self.confirmed {
+            Some(true) => text.push_str("\nConfirmed: the index lists every file with the sha256 above.\n"),
+            Some(false) => text.push_str("\nNot yet confirmed: some files were not listed by the index after the upload (cache lag?).\n"),
+            None => {}
+        }
+        if let Some(attestations) = &self.attestations {
+            text.push_str(&format!("\nAttestations: {}\n", escape(attestations)));
+        }
+        if let Some(release) = &self.release {
+            text.push_str(&format!(
+                "\nGitHub release: {}{}\n",
+                release.url,
+                if release.prerelease {
+                    " (pre-release)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        text
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+#[must_use]
+pub fn human_size(bytes: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "display only")]
+    let value = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", value / 1024.0)
+    } else {
+        format!("{:.1} MiB", value / 1024.0 / 1024.0)
+    }
+}
