@@ -4,6 +4,12 @@
     dead_code,
     reason = "each test binary uses a different part of the support module"
 )]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test support: a failed setup step is a test failure"
+)]
+
+pub mod oidc_fake;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -224,7 +230,7 @@ impl RunOutput {
     }
 }
 
-/// A runner-like workspace: GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a workspace folder.
+/// A runner-like workspace: `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files, a workspace folder.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
 }
