@@ -140,7 +140,8 @@ fn position(stdout: &str, needle: &str) -> usize {
 #[test]
 fn publishes_with_one_oidc_request_and_one_mint() {
     let setup = Setup::with_index(&json!({}), PypiConfig::default());
-    let run = setup.run(&[]);
+    // Debug logging on: the secrets must not reach the debug log either.
+    let run = setup.run(&[("RUNNER_DEBUG", "1".to_owned())]);
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     setup.assert_both_files_stored();
     assert_eq!(
