@@ -470,16 +470,22 @@ async fn fetch_id_token(
         problem,
     })?;
     let shown_url = http::display_url(&url);
+    let mut authorization =
+        reqwest::header::HeaderValue::try_from(format!("bearer {}", request_token.expose_secret()))
+            .map_err(|_| OidcError::IdToken {
+                url: shown_url.clone(),
+                problem:
+                    "cannot be asked: ACTIONS_ID_TOKEN_REQUEST_TOKEN is not a valid header value"
+                        .to_owned(),
+            })?;
+    authorization.set_sensitive(true);
     let policy = RetryPolicy::from_env();
     let mut problem = String::new();
     for attempt in 1..=policy.attempts {
         let mut retry_after = None;
         match client
             .get(url.clone())
-            .header(
-                reqwest::header::AUTHORIZATION,
-                format!("bearer {}", request_token.expose_secret()),
-            )
+            .header(reqwest::header::AUTHORIZATION, authorization.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await

@@ -274,6 +274,22 @@ fn a_pull_request_from_a_fork_is_told_that_forks_get_no_token() {
 }
 
 #[test]
+fn a_refused_id_token_request_is_explained() {
+    let setup = Setup::without_index(&json!({}), PypiConfig::default());
+    let wrong = "ghs-wrong-request-token-0123456789";
+    let run = setup.run(&[("ACTIONS_ID_TOKEN_REQUEST_TOKEN", wrong.to_owned())]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    run.assert_no_secrets(&[wrong]);
+    assert!(setup.github.issued().is_empty());
+    assert_eq!(
+        setup.pypi.events(),
+        ["audience"],
+        "401 is final, nothing is minted"
+    );
+    insta::assert_snapshot!("id_token_refused", error_report(&run));
+}
+
+#[test]
 fn an_index_without_trusted_publishing_answers_404() {
     // The real pypiserver has no /_/oidc/audience.
     let server = PypiServer::start();
