@@ -5,6 +5,8 @@
     reason = "each test binary uses a different part of the support module"
 )]
 
+pub mod github_fake;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -224,7 +226,7 @@ impl RunOutput {
     }
 }
 
-/// A runner-like workspace: GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a workspace folder.
+/// A runner-like workspace: `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files, a workspace folder.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
 }
