@@ -567,3 +567,47 @@ fn the_shape_validator_rejects_a_wrong_body() {
         "{text}"
     );
 }
+
+#[test]
+fn rate_limits_and_5xx_on_the_api_are_waited_out() {
+    let setup = Setup::new();
+    setup
+        .github
+        .with_state(|state| state.throttle = vec![429, 403, 503]);
+    let run = setup.run(&[]);
+    ok(&run);
+    assert_eq!(setup.calls("throttled"), 3);
+    let release = only_release(&setup, TAG);
+    assert!(!release.draft);
+    assert_eq!(asset_digests(&release), expected_assets(&setup));
+    setup.assert_shapes();
+}
+
+#[test]
+fn a_lost_create_answer_is_not_blindly_re_sent() {
+    let setup = Setup::new();
+    setup
+        .github
+        .with_state(|state| state.lose_create_answers = 1);
+    let run = setup.run(&[]);
+    ok(&run);
+    // The release was stored before the answer got lost: it is found, not created twice.
+    assert_eq!(setup.calls("repos/create-release"), 1);
+    let release = only_release(&setup, TAG);
+    assert!(!release.draft);
+    assert_eq!(asset_digests(&release), expected_assets(&setup));
+    setup.assert_shapes();
+}
+
+#[test]
+fn an_immutable_published_release_is_explained() {
+    let setup = Setup::new();
+    setup.github.with_state(|state| {
+        state.immutable = true;
+        state.add_release(TAG, false, Some(TAG), Some("notes"));
+    });
+    let run = setup.run(&[]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("is immutable"), "{}", run.stdout);
+    assert!(only_release(&setup, TAG).assets.is_empty());
+}

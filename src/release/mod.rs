@@ -485,6 +485,9 @@ fn explain(error: anyhow::Error, plan: &Plan) -> anyhow::Error {
         401 => error.context(
             "GitHub refused the token (401): check the input `github-token` (default `${{ github.token }}`)",
         ),
+        403 if text.contains("rate limit") => error.context(
+            "GitHub's rate limit for this token is exhausted: re-run the job later (the dists are already on the index)",
+        ),
         403 | 404 => error.context(format!(
             "GitHub answered {status} for repository {}: the token needs `permissions: contents: write`. In the workflow:\n\n  permissions:\n    contents: write   # create the GitHub release\n    id-token: write   # Trusted Publishing\n\n(a personal token needs the `repo` scope or, fine-grained, Contents: read and write)",
             plan.repository

@@ -86,6 +86,11 @@ pub struct State {
     pub deny: bool,
     /// Published releases refuse new assets (repository with immutable releases).
     pub immutable: bool,
+    /// The next API calls answer these statuses first: 429 with `retry-after`, 403 as a
+    /// secondary rate limit with `x-ratelimit-reset`, or a bare 5xx.
+    pub throttle: Vec<u16>,
+    /// The next N creates store the release but lose the answer (502).
+    pub lose_create_answers: u32,
 }
 
 impl State {
@@ -202,6 +207,8 @@ impl GitHubFake {
             fail_publish: 0,
             deny: false,
             immutable: false,
+            throttle: Vec::new(),
+            lose_create_answers: 0,
         }));
         let config = Config {
             port,
@@ -417,6 +424,31 @@ fn route(
             ),
             None,
         );
+    }
+    if !state.throttle.is_empty() && !path.starts_with(config.uploads_prefix) {
+        let status = state.throttle.remove(0);
+        let mut answer = Answer::json(status, json!({"message": "Service Unavailable"}));
+        match status {
+            429 => answer.headers.push(("retry-after", "1".to_owned())),
+            403 => {
+                let reset = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+                    + 1;
+                answer.json = Some(
+                    json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}),
+                );
+                answer
+                    .headers
+                    .push(("x-ratelimit-remaining", "0".to_owned()));
+                answer
+                    .headers
+                    .push(("x-ratelimit-reset", reset.to_string()));
+            }
+            _ => {}
+        }
+        return ("throttled", answer, None);
     }
     if state.deny {
         return (
@@ -656,6 +688,10 @@ fn create(state: &mut State, config: &Config, base: &str, request: Option<&Value
         state.tags.insert(tag);
     }
     state.releases.push(release.clone());
+    if state.lose_create_answers > 0 {
+        state.lose_create_answers -= 1;
+        return Answer::json(502, json!({"message": "Bad Gateway"}));
+    }
     Answer::json(201, release_json(state, config, base, &release))
 }
 
