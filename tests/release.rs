@@ -415,7 +415,7 @@ fn a_5xx_on_an_asset_upload_removes_the_half_asset_and_retries() {
     assert_eq!(asset_digests(&release), expected_assets(&setup));
     assert_eq!(setup.calls("repos/delete-release-asset"), 1);
     assert!(
-        run.stdout.contains("removed a half-finished upload"),
+        run.stdout.contains("removed a failed upload (state open)"),
         "{}",
         run.stdout
     );
@@ -610,4 +610,35 @@ fn an_immutable_published_release_is_explained() {
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("is immutable"), "{}", run.stdout);
     assert!(only_release(&setup, TAG).assets.is_empty());
+}
+
+#[test]
+fn a_tag_that_does_not_exist_yet_is_created_at_the_workflow_commit() {
+    let setup = Setup::new();
+    let run = setup.run(&[("GITHUB_REF", "refs/heads/main"), ("INPUT_TAG", TAG)]);
+    ok(&run);
+    let release = only_release(&setup, TAG);
+    assert_eq!(
+        release.target_commitish,
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert!(!release.draft);
+    assert_eq!(setup.calls("git/get-ref"), 1);
+    setup.assert_shapes();
+}
+
+#[test]
+fn an_explicit_prerelease_false_wins_over_the_tag() {
+    let setup = Setup::new();
+    let run = setup.run(&[
+        ("GITHUB_REF", "refs/tags/v0.3.0-rc.1"),
+        ("INPUT_CHECK-VERSION", "false"),
+        ("INPUT_PRERELEASE", "false"),
+        ("INPUT_MAKE-LATEST", "false"),
+    ]);
+    ok(&run);
+    let release = only_release(&setup, "v0.3.0-rc.1");
+    assert!(!release.prerelease);
+    assert_eq!(release.make_latest.as_deref(), Some("false"));
+    assert_eq!(run.output("prerelease").as_deref(), Some("false"));
 }

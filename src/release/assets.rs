@@ -146,11 +146,19 @@ async fn upload(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow
         {
             Ok(asset) => {
                 if let Some(remote) = asset.sha256().filter(|remote| *remote != local.sha256) {
-                    anyhow::bail!(
-                        "release asset {} was stored with sha256 {remote}, but the file has {}: the upload was corrupted; re-run the job",
-                        local.name,
-                        local.sha256
-                    );
+                    // Corrupted on the way: remove it so that neither this loop nor a re-run
+                    // mistakes it for the user's own different file.
+                    let remote = remote.to_owned();
+                    delete(github, &asset).await?;
+                    if attempt >= attempts {
+                        anyhow::bail!(
+                            "release asset {} was stored with sha256 {remote}, but the file has {}: the upload was corrupted every time; re-run the job",
+                            local.name,
+                            local.sha256
+                        );
+                    }
+                    attempt += 1;
+                    continue;
                 }
                 let tries = if attempt > 1 {
                     format!(" after {attempt} attempts")
@@ -162,20 +170,21 @@ async fn upload(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow
             }
             Err(error) => error,
         };
-        let retry = error.is_transient() && attempt < attempts;
-        if !(retry || error.already_exists()) {
+        if !(error.is_transient() || error.already_exists()) {
             return Err(anyhow::Error::new(error)
                 .context(format!("failed to upload the release asset {}", local.name)));
         }
-        if retry {
+        if error.is_transient() {
             tokio::time::sleep(github.wait_for(&error, attempt)).await;
         }
         if settle(github, release, local).await? {
             return Ok(());
         }
-        if !retry {
-            return Err(anyhow::Error::new(error)
-                .context(format!("failed to upload the release asset {}", local.name)));
+        if attempt >= attempts {
+            return Err(anyhow::Error::new(error).context(format!(
+                "failed to upload the release asset {} after {attempt} attempts",
+                local.name
+            )));
         }
         tracing::debug!("{error}; uploading {} again", local.name);
         attempt += 1;
@@ -214,7 +223,7 @@ async fn delete(github: &GitHub<'_>, asset: &Asset) -> Result<(), anyhow::Error>
         .map_err(|error: ApiError| anyhow::Error::new(error))
         .with_context(|| format!("failed to delete the half-uploaded asset {}", asset.name))?;
     Console::line(&format!(
-        "release asset {}: removed a half-finished upload (state {})",
+        "release asset {}: removed a failed upload (state {})",
         asset.name, asset.state
     ));
     Ok(())

@@ -64,20 +64,28 @@ struct Plan {
 }
 
 /// `None` (with a line saying why) when there is nothing to release.
+/// `announce`: say why (the dry run's plan already said it).
 fn plan_for(
     settings: &Settings,
     runner: &Runner,
     publication: &Publication,
+    announce: bool,
 ) -> anyhow::Result<Option<Plan>> {
     if !settings.release {
-        Console::line("release: off (input `release` is false); the GitHub release was skipped");
+        if announce {
+            Console::line(
+                "release: off (input `release` is false); the GitHub release was skipped",
+            );
+        }
         return Ok(None);
     }
     let Some(tag) = settings.tag.clone() else {
-        Console::notice(
-            "Release skipped",
-            "the GitHub release was skipped because the run is not for a tag: push a tag (on: push: tags) or set the input `tag`",
-        );
+        if announce {
+            Console::notice(
+                "Release skipped",
+                "the GitHub release was skipped because the run is not for a tag: push a tag (on: push: tags) or set the input `tag`",
+            );
+        }
         return Ok(None);
     };
     let repository = runner.repository.clone().context(
@@ -116,7 +124,7 @@ fn plan_for(
 /// The dry run: print the release that would be made, with its notes. Sends nothing (GitHub's
 /// generated notes cannot be previewed offline; the plan says when they would be used).
 pub fn plan(settings: &Settings, runner: &Runner, publication: &Publication) {
-    let plan = match plan_for(settings, runner, publication) {
+    let plan = match plan_for(settings, runner, publication, false) {
         Ok(Some(plan)) => plan,
         Ok(None) => return,
         Err(error) => {
@@ -159,21 +167,19 @@ pub fn plan(settings: &Settings, runner: &Runner, publication: &Publication) {
         Console::line(&format!("notes        from {file}, section `{heading}`:"));
         text.clone()
     } else {
-        {
-            let reason = plan.changelog.as_ref().map_or_else(
-                || "no changelog file found".to_owned(),
-                |file| {
-                    format!(
-                        "no section for {} in {}",
-                        publication.version, file.relative
-                    )
-                },
-            );
-            Console::line(&format!(
-                "notes        GitHub's generated notes ({reason}); if GitHub cannot generate them:"
-            ));
-            notes::generic(&publication.name, &publication.version)
-        }
+        let reason = plan.changelog.as_ref().map_or_else(
+            || "no changelog file found".to_owned(),
+            |file| {
+                format!(
+                    "no section for {} in {}",
+                    publication.version, file.relative
+                )
+            },
+        );
+        Console::line(&format!(
+            "notes        GitHub's generated notes ({reason}); if GitHub cannot generate them:"
+        ));
+        notes::generic(&publication.name, &publication.version)
     };
     let full = plan
         .footer
@@ -194,7 +200,7 @@ pub async fn publish(
     client: &reqwest::Client,
     publication: &Publication,
 ) -> anyhow::Result<Option<ReleaseOutcome>> {
-    let Some(plan) = plan_for(settings, runner, publication)? else {
+    let Some(plan) = plan_for(settings, runner, publication, true)? else {
         return Ok(None);
     };
     let token: SecretString = settings.github_token.clone().context(
