@@ -469,6 +469,11 @@ fn without_digests_an_existing_asset_is_compared_by_downloading_it() {
             .contains("already attached with the same sha256; kept")
     );
     assert_eq!(setup.calls("storage/download"), 2);
+    assert_eq!(
+        setup.github.with_state(|state| state.storage_saw_token),
+        0,
+        "the token must not follow the redirect to the storage host"
+    );
     assert_eq!(setup.calls("repos/upload-release-asset"), 2);
     setup.assert_shapes();
 }
@@ -641,4 +646,17 @@ fn an_explicit_prerelease_false_wins_over_the_tag() {
     assert!(!release.prerelease);
     assert_eq!(release.make_latest.as_deref(), Some("false"));
     assert_eq!(run.output("prerelease").as_deref(), Some("false"));
+}
+
+#[test]
+fn an_upload_corrupted_on_the_way_is_removed_and_sent_again() {
+    let setup = Setup::new();
+    setup.github.with_state(|state| state.corrupt_uploads = 1);
+    let run = setup.run(&[]);
+    ok(&run);
+    let release = only_release(&setup, TAG);
+    assert_eq!(asset_digests(&release), expected_assets(&setup));
+    assert_eq!(setup.calls("repos/delete-release-asset"), 1);
+    assert_eq!(setup.calls("repos/upload-release-asset"), 3);
+    setup.assert_shapes();
 }

@@ -406,17 +406,7 @@ impl<'a> GitHub<'a> {
         path: &std::path::Path,
         name: &str,
     ) -> Result<Asset, ApiError> {
-        let base = upload_url.split('{').next().unwrap_or(upload_url);
-        let mut url = Url::parse(base)
-            .map_err(|error| ApiError::Invalid(format!("upload_url `{base}`: {error}")))?;
-        if url.scheme() != "https"
-            && !(url.scheme() == "http" && crate::inputs::is_loopback_host(&url))
-        {
-            return Err(ApiError::Invalid(format!(
-                "the release's upload_url `{base}` is not https://; refusing to send the token in clear text"
-            )));
-        }
-        url.query_pairs_mut().append_pair("name", name);
+        let url = upload_target(upload_url, name)?;
         let file = tokio::fs::File::open(path).await.map_err(|error| {
             ApiError::Invalid(format!("cannot open {}: {error}", path.display()))
         })?;
@@ -443,6 +433,23 @@ impl<'a> GitHub<'a> {
         }
         Self::json(response).await
     }
+}
+
+/// The upload URL for one asset: the release's `upload_url` without its `{?name,label}`
+/// template, plus `?name=` percent-encoded (a space as `%20`, never `+`).
+pub fn upload_target(upload_url: &str, name: &str) -> Result<Url, ApiError> {
+    let base = upload_url.split('{').next().unwrap_or(upload_url);
+    let mut url = Url::parse(base)
+        .map_err(|error| ApiError::Invalid(format!("upload_url `{base}`: {error}")))?;
+    if url.scheme() != "https" && !(url.scheme() == "http" && crate::inputs::is_loopback_host(&url))
+    {
+        return Err(ApiError::Invalid(format!(
+            "the release's upload_url `{base}` is not https://; refusing to send the token in clear text"
+        )));
+    }
+    let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    url.set_query(Some(&format!("name={}", encoded.replace('+', "%20"))));
+    Ok(url)
 }
 
 fn check_origin(url: &Url, api: &Url, what: &str) -> Result<(), ApiError> {
@@ -489,6 +496,30 @@ mod tests {
             Some("https://api.github.com/repositories/1/releases?page=3")
         );
         assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn upload_targets_drop_the_template_and_encode_the_name() {
+        assert_eq!(
+            upload_target(
+                "https://uploads.github.com/repos/o/r/releases/7/assets{?name,label}",
+                "demo-1.0 final+build#1.whl"
+            )
+            .unwrap()
+            .as_str(),
+            "https://uploads.github.com/repos/o/r/releases/7/assets?name=demo-1.0%20final%2Bbuild%231.whl"
+        );
+        assert_eq!(
+            upload_target(
+                "https://ghe.example.com/api/uploads/repos/o/r/releases/7/assets{?name,label}",
+                "a.whl"
+            )
+            .unwrap()
+            .as_str(),
+            "https://ghe.example.com/api/uploads/repos/o/r/releases/7/assets?name=a.whl"
+        );
+        assert!(upload_target("http://uploads.example.com/x{?name,label}", "a").is_err());
+        assert!(upload_target("http://127.0.0.1:9/x{?name,label}", "a").is_ok());
     }
 
     #[test]

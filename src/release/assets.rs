@@ -13,6 +13,9 @@ use tokio::io::AsyncReadExt as _;
 use super::api::{ApiError, Asset, GitHub, Release};
 use crate::actions::Console;
 
+/// GitHub's limit for one release asset.
+const MAX_ASSET_SIZE: u64 = 2 * 1024 * 1024 * 1024;
+
 pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
@@ -93,6 +96,13 @@ pub async fn sync(github: &GitHub<'_>, release: &Release, files: &[PathBuf]) -> 
     let mut conflicts = Vec::new();
     for path in files {
         let local = local(path).await?;
+        if local.size >= MAX_ASSET_SIZE {
+            anyhow::bail!(
+                "{} is {} bytes: GitHub release assets must be smaller than 2 GiB; set `release-assets: false`",
+                local.name,
+                local.size
+            );
+        }
         match existing.iter().find(|asset| asset.name == local.name) {
             Some(asset) if asset.state != "uploaded" => {
                 github.delete_asset(asset.id).await.with_context(|| {

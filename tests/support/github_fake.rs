@@ -89,6 +89,11 @@ pub struct State {
     /// The next API calls answer these statuses first: 429 with `retry-after`, 403 as a
     /// secondary rate limit with `x-ratelimit-reset`, or a bare 5xx.
     pub throttle: Vec<u16>,
+    /// The next N uploads are stored with other bytes than were sent (corrupted on the way).
+    pub corrupt_uploads: u32,
+    /// Downloads that arrived with an `Authorization` header (must stay 0: the storage host
+    /// is another host).
+    pub storage_saw_token: u32,
     /// The next N creates store the release but lose the answer (502).
     pub lose_create_answers: u32,
 }
@@ -209,6 +214,8 @@ impl GitHubFake {
             immutable: false,
             throttle: Vec::new(),
             lose_create_answers: 0,
+            corrupt_uploads: 0,
+            storage_saw_token: 0,
         }));
         let config = Config {
             port,
@@ -395,6 +402,9 @@ fn route(
 ) -> (&'static str, Answer, Option<Value>) {
     // Downloads come from "storage": no token needed (the client must not send it there).
     if let Some(rest) = path.strip_prefix("/download/") {
+        if headers.contains_key("authorization") {
+            state.storage_saw_token += 1;
+        }
         let id: u64 = rest.split('/').next().unwrap_or("").parse().unwrap_or(0);
         let data = state
             .releases
@@ -574,7 +584,11 @@ fn route(
                 Some(asset) if wants_bytes => Answer {
                     headers: vec![(
                         "location",
-                        format!("{base}/download/{}/{}", asset.id, asset.name),
+                        // "Another host" (as objects.githubusercontent.com is).
+                        format!(
+                            "http://localhost:{}/download/{}/{}",
+                            config.port, asset.id, asset.name
+                        ),
                     )],
                     ..Answer::empty(302)
                 },
@@ -776,7 +790,13 @@ fn upload(
         state.add_asset(id, &name, &body[..body.len() / 2], "open");
         return Answer::json(502, json!({"message": "Bad Gateway"}));
     }
-    let asset_id = state.add_asset(id, &name, body, "uploaded");
+    let stored: Vec<u8> = if state.corrupt_uploads > 0 {
+        state.corrupt_uploads -= 1;
+        body.iter().map(|byte| byte ^ 0xff).collect()
+    } else {
+        body.to_vec()
+    };
+    let asset_id = state.add_asset(id, &name, &stored, "uploaded");
     let asset = state.releases[index]
         .assets
         .iter()
