@@ -660,3 +660,28 @@ fn an_upload_corrupted_on_the_way_is_removed_and_sent_again() {
     assert_eq!(setup.calls("repos/upload-release-asset"), 3);
     setup.assert_shapes();
 }
+
+#[test]
+fn a_parallel_job_publishing_first_leaves_one_release_not_two() {
+    let setup = Setup::new();
+    setup
+        .github
+        .with_state(|state| state.race_on_publish = true);
+    let run = setup.run(&[]);
+    ok(&run);
+    assert!(
+        run.stdout.contains("another job published v0.3.0 first"),
+        "{}",
+        run.stdout
+    );
+    let release = only_release(&setup, TAG);
+    assert!(!release.draft);
+    assert_eq!(
+        release.body.as_deref(),
+        Some("Notes by the job that published first")
+    );
+    assert_eq!(asset_digests(&release), expected_assets(&setup));
+    assert_eq!(setup.calls("repos/delete-release"), 1);
+    assert_eq!(run.output("release-id"), Some(release.id.to_string()));
+    setup.assert_shapes();
+}

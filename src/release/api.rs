@@ -266,21 +266,41 @@ impl<'a> GitHub<'a> {
         }
     }
 
-    /// Every release, drafts included, following the `Link` header.
-    pub async fn releases(&self) -> Result<Vec<Release>, ApiError> {
+    /// The draft releases of a tag, oldest first, following the `Link` header (drafts come
+    /// first in GitHub's newest-first listing, so paging stops at the first page that has one).
+    pub async fn drafts_for(&self, tag: &str) -> Result<Vec<Release>, ApiError> {
         let mut url = self.url(&["releases"]);
         url.query_pairs_mut().append_pair("per_page", "100");
-        self.paginate(url).await
+        let matches = |release: &Release| release.draft && release.tag_name == tag;
+        let releases: Vec<Release> = self.paginate(url, matches).await?;
+        let mut drafts: Vec<Release> = releases.into_iter().filter(matches).collect();
+        drafts.sort_by_key(|release| release.id);
+        Ok(drafts)
     }
 
     /// Every asset of a release.
     pub async fn assets(&self, release_id: u64) -> Result<Vec<Asset>, ApiError> {
         let mut url = self.url(&["releases", &release_id.to_string(), "assets"]);
         url.query_pairs_mut().append_pair("per_page", "100");
-        self.paginate(url).await
+        self.paginate(url, |_: &Asset| false).await
     }
 
-    async fn paginate<T: DeserializeOwned>(&self, first: Url) -> Result<Vec<T>, ApiError> {
+    pub async fn delete_release(&self, id: u64) -> Result<(), ApiError> {
+        let url = self.url(&["releases", &id.to_string()]);
+        match self.send(&Method::DELETE, &url, None, true).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Follow `Link: rel="next"` until the last page, or until a page has an item that
+    /// satisfies `enough`.
+    async fn paginate<T: DeserializeOwned>(
+        &self,
+        first: Url,
+        enough: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
         let mut next = Some(first);
         let mut pages = 0;
@@ -293,7 +313,11 @@ impl<'a> GitHub<'a> {
                 .and_then(|value| value.to_str().ok())
                 .and_then(next_link);
             let page: Vec<T> = Self::json(response).await?;
+            let done = page.iter().any(&enough);
             items.extend(page);
+            if done {
+                break;
+            }
             // The token goes only to the API's own origin.
             next = link
                 .and_then(|link| Url::parse(&link).ok())

@@ -252,18 +252,7 @@ impl Releaser<'_> {
             assets::sync(self.github, &release, &self.publication.files).await?;
         }
         if release.draft && !self.settings.draft {
-            release = self
-                .github
-                .update_release(
-                    release.id,
-                    &json!({
-                        "draft": false,
-                        "make_latest": self.plan.make_latest.to_string(),
-                    }),
-                )
-                .await
-                .with_context(|| format!("failed to publish the draft release for {tag}"))?;
-            Console::line(&format!("release: published {}", release.html_url));
+            release = self.publish_draft(release).await?;
         } else if release.draft {
             Console::line(&format!(
                 "release: left as a draft (draft: true): {}",
@@ -284,6 +273,48 @@ impl Releaser<'_> {
         }))
     }
 
+    /// Publish our draft. GitHub allows several drafts for one tag, so a parallel job may have
+    /// published its own first (422 `already_exists`): then ours is removed and theirs gets
+    /// the assets, leaving one release.
+    async fn publish_draft(&self, draft: Release) -> anyhow::Result<Release> {
+        let tag = &self.plan.tag;
+        let request = json!({
+            "draft": false,
+            "make_latest": self.plan.make_latest.to_string(),
+        });
+        match self.github.update_release(draft.id, &request).await {
+            Ok(published) => {
+                Console::line(&format!("release: published {}", published.html_url));
+                Ok(published)
+            }
+            Err(error) if error.already_exists() => {
+                let winner = self
+                    .github
+                    .release_by_tag(tag)
+                    .await
+                    .with_context(|| format!("failed to look up the release for {tag}"))?
+                    .ok_or_else(|| {
+                        anyhow::Error::new(error)
+                            .context(format!("failed to publish the draft release for {tag}"))
+                    })?;
+                Console::line(&format!(
+                    "release: another job published {tag} first ({}); removing our duplicate draft",
+                    winner.html_url
+                ));
+                self.github
+                    .delete_release(draft.id)
+                    .await
+                    .context("failed to delete the duplicate draft release")?;
+                if self.settings.release_assets {
+                    assets::sync(self.github, &winner, &self.publication.files).await?;
+                }
+                Ok(winner)
+            }
+            Err(error) => Err(anyhow::Error::new(error)
+                .context(format!("failed to publish the draft release for {tag}"))),
+        }
+    }
+
     /// The published release of the tag, else a draft with the tag (get-by-tag hides drafts).
     async fn find(&self) -> anyhow::Result<Option<Release>> {
         let tag = &self.plan.tag;
@@ -295,15 +326,12 @@ impl Releaser<'_> {
         {
             return Ok(Some(release));
         }
-        let releases = self
+        let drafts = self
             .github
-            .releases()
+            .drafts_for(tag)
             .await
             .context("failed to list the releases (to find a draft for the tag)")?;
-        Ok(releases
-            .into_iter()
-            .filter(|release| release.draft && &release.tag_name == tag)
-            .min_by_key(|release| release.id))
+        Ok(drafts.into_iter().next())
     }
 
     /// Create the release as a draft. A 422 `already_exists` means a parallel job won: use its

@@ -94,6 +94,8 @@ pub struct State {
     /// Downloads that arrived with an `Authorization` header (must stay 0: the storage host
     /// is another host).
     pub storage_saw_token: u32,
+    /// The next publish finds that a parallel job published its own draft first.
+    pub race_on_publish: bool,
     /// The next N creates store the release but lose the answer (502).
     pub lose_create_answers: u32,
 }
@@ -215,6 +217,7 @@ impl GitHubFake {
             throttle: Vec::new(),
             lose_create_answers: 0,
             corrupt_uploads: 0,
+            race_on_publish: false,
             storage_saw_token: 0,
         }));
         let config = Config {
@@ -549,6 +552,17 @@ fn route(
                 update(state, config, &base, id, request_json.as_ref()),
             )
         }
+        (Method::DELETE, ["releases", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            let before = state.releases.len();
+            state.releases.retain(|r| r.id != id);
+            let answer = if state.releases.len() == before {
+                not_found()
+            } else {
+                Answer::empty(204)
+            };
+            ("repos/delete-release", answer)
+        }
         (Method::GET, ["releases", id, "assets"]) => {
             let id: u64 = id.parse().unwrap_or(0);
             let answer = match state.releases.iter().find(|r| r.id == id) {
@@ -724,6 +738,21 @@ fn update(
     if publishing && state.releases[index].draft && state.fail_publish > 0 {
         state.fail_publish -= 1;
         return Answer::json(500, json!({"message": "Server Error"}));
+    }
+    if publishing && state.releases[index].draft {
+        let tag = state.releases[index].tag_name.clone();
+        if state.race_on_publish {
+            state.race_on_publish = false;
+            state.add_release(
+                &tag,
+                false,
+                Some(&tag),
+                Some("Notes by the job that published first"),
+            );
+        }
+        if state.releases.iter().any(|r| r.tag_name == tag && !r.draft) {
+            return validation_failed("Release", "tag_name");
+        }
     }
     let release = &mut state.releases[index];
     if let Some(body) = request["body"].as_str() {
@@ -1058,10 +1087,26 @@ pub mod openapi {
             }
             let response = resolve(spec, &op["responses"][exchange.status.to_string()]);
             if response.is_null() {
-                problems.push(format!(
-                    "{label}: status {} is not documented",
-                    exchange.status
-                ));
+                // The description leaves out some real answers (a 422 when publishing a
+                // draft whose tag another release took): such errors must still have
+                // GitHub's error shapes.
+                let fallback = match exchange.status {
+                    422 => "#/components/schemas/validation-error",
+                    400..=499 => "#/components/schemas/basic-error",
+                    _ => {
+                        problems.push(format!(
+                            "{label}: status {} is not documented",
+                            exchange.status
+                        ));
+                        continue;
+                    }
+                };
+                if let Some(body) = &exchange.response {
+                    checked += 1;
+                    let schema = serde_json::json!({ "$ref": fallback });
+                    let at = format!("{label} response {}", exchange.status);
+                    validate(spec, &schema, body, &at, &mut problems);
+                }
                 continue;
             }
             if let Some(body) = &exchange.response {
