@@ -685,3 +685,100 @@ fn a_parallel_job_publishing_first_leaves_one_release_not_two() {
     assert_eq!(run.output("release-id"), Some(release.id.to_string()));
     setup.assert_shapes();
 }
+
+/// Peak memory of the release step for a ~100 MB wheel: it must stay flat (DESIGN §8), i.e.
+/// add nothing proportional to the file to a run. Slow, so ignored by default:
+/// `cargo test --test release -- --ignored --nocapture`.
+#[test]
+#[ignore = "slow: builds and uploads a 100 MB wheel twice"]
+fn a_100_mb_asset_is_streamed_with_flat_memory() {
+    let setup = Setup::new();
+    let dist = setup.workspace.path().join("big");
+    std::fs::create_dir_all(&dist).unwrap();
+    let script = r#"
+import base64, hashlib, os, sys, zipfile
+path = os.path.join(sys.argv[1], "bigwheel-1.0.0-py3-none-any.whl")
+files = {
+    "bigwheel/__init__.py": b"",
+    "bigwheel/blob.bin": os.urandom(100 * 1024 * 1024),
+    "bigwheel-1.0.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: bigwheel\nVersion: 1.0.0\nSummary: big\n",
+    "bigwheel-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = []
+for name, data in files.items():
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record.append(f"{name},sha256={digest},{len(data)}")
+record.append("bigwheel-1.0.0.dist-info/RECORD,,")
+files["bigwheel-1.0.0.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
+with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+    for name, data in files.items():
+        archive.writestr(name, data)
+"#;
+    let status = std::process::Command::new(support::venv_bin("python"))
+        .args(["-c", script])
+        .arg(&dist)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // First the upload alone, then a re-run that finds the file on the index and makes the
+    // release: its peak is the release step's (plus the fixed cost of a run).
+    let (upload_peak, _) = measured_run(&setup, "false");
+    let (release_peak, stdout) = measured_run(&setup, "true");
+    assert!(
+        stdout.contains("release asset bigwheel-1.0.0-py3-none-any.whl: uploaded"),
+        "{stdout}"
+    );
+    let release = only_release(&setup, "v1.0.0");
+    assert_eq!(release.assets.len(), 1);
+    assert_eq!(release.assets[0].data.len(), {
+        let size = std::fs::metadata(dist.join("bigwheel-1.0.0-py3-none-any.whl"))
+            .unwrap()
+            .len();
+        usize::try_from(size).unwrap()
+    });
+    println!("peak RSS: upload run {upload_peak} KiB, release run {release_peak} KiB");
+    // A debug build carries ~15 MiB of fixed cost (the DESIGN bar of 20 MiB is for the
+    // release build): the release step must add next to nothing, and nothing like the file.
+    assert!(
+        release_peak < upload_peak + 4 * 1024 && release_peak < 40 * 1024,
+        "the release step's memory is not flat: {release_peak} KiB (upload run {upload_peak} KiB)"
+    );
+}
+
+/// Run the binary under `/usr/bin/time`; returns the peak RSS in KiB and stdout.
+fn measured_run(setup: &Setup, release: &str) -> (u64, String) {
+    let upload = setup.server.upload_url();
+    let api = setup.github.api_url();
+    let token = setup.github.token();
+    let files = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "peak-rss-kb=%M"])
+        .arg(support::BINARY)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", setup.workspace.path())
+        .env("GITHUB_OUTPUT", files.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", files.path().join("summary"))
+        .env("GITHUB_REPOSITORY", "octo-org/demo")
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+        .env("GITHUB_REF", "refs/tags/v1.0.0")
+        .env("GITHUB_API_URL", &api)
+        .env("INPUT_GITHUB-TOKEN", &token)
+        .env("INPUT_REPOSITORY-URL", &upload)
+        .env("INPUT_PASSWORD", &setup.server.token)
+        .env("INPUT_PACKAGES-DIR", "big")
+        .env("INPUT_RELEASE", release)
+        .current_dir(setup.workspace.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let peak_kb: u64 = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("peak-rss-kb="))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap();
+    (peak_kb, stdout)
+}
