@@ -64,7 +64,7 @@ struct Plan {
 }
 
 /// `None` (with a line saying why) when there is nothing to release.
-/// `announce`: say why (the dry run's plan already said it).
+/// `announce`: a real run (say why a release is skipped; the dry run's plan already did).
 fn plan_for(
     settings: &Settings,
     runner: &Runner,
@@ -88,9 +88,14 @@ fn plan_for(
         }
         return Ok(None);
     };
-    let repository = runner.repository.clone().context(
-        "GITHUB_REPOSITORY is not set: the release needs `owner/name` (it is set on every GitHub runner; locally, export it or pass --release=false)",
-    )?;
+    let repository = match (&runner.repository, announce) {
+        (Some(repository), _) => repository.clone(),
+        // The dry run still shows the release, with a placeholder.
+        (None, false) => "OWNER/REPO".to_owned(),
+        (None, true) => anyhow::bail!(
+            "GITHUB_REPOSITORY is not set: the release needs `owner/name` (it is set on every GitHub runner; locally, export it or pass --release=false)"
+        ),
+    };
     let prerelease = settings
         .prerelease
         .resolve(notes::auto_prerelease(&publication.version, &tag));
