@@ -796,7 +796,10 @@ fn upload(
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    if content_type.is_empty() || length != Some(body.len()) {
+    if content_type.is_empty()
+        || length != Some(body.len())
+        || headers.contains_key("transfer-encoding")
+    {
         return Answer::json(
             400,
             json!({"message": format!("Content-Type and Content-Length are required (got {content_type:?}, {length:?}, {} bytes)", body.len())}),
