@@ -192,7 +192,7 @@ pub fn plan(settings: &Settings, runner: &Runner, publication: &Publication) {
         .as_ref()
         .map_or_else(String::new, |(_, url)| url.clone());
     for line in notes::compose(&notes, &plan.footer, &full).lines() {
-        Console::line(&format!("  | {line}"));
+        Console::line(format!("  | {line}").trim_end());
     }
     Console::end_group();
 }
