@@ -2,7 +2,12 @@
 //! (<https://packaging.python.org/specifications/binary-distribution-format/>) and PEP 625
 //! sdist names.
 
+use std::str::FromStr as _;
+
+use pep440_rs::Version;
+
 use super::DistError;
+use super::archive::Finding;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DistKind {
@@ -127,6 +132,129 @@ impl DistFilename {
             platform_tag: None,
         })
     }
+}
+
+impl DistFilename {
+    /// The file name's version as PEP 440, `None` when it is not one.
+    #[must_use]
+    pub fn parsed_version(&self) -> Option<Version> {
+        Version::from_str(&self.version).ok()
+    }
+
+    /// The rules for the name itself: wheel names per the binary distribution format with a
+    /// normalised name, sdist names per PEP 625, a PEP 440 version.
+    #[must_use]
+    pub fn check(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let version = self.parsed_version();
+        if version.is_none() {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "the version `{}` in the file name is not a valid PEP 440 version; set a version like 1.2.3, 1.2.3rc1 or 1.2.3.post1 and rebuild",
+                    self.version
+                ),
+            ));
+        }
+        if !valid_project_name(&self.name) {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "the name `{}` in the file name is not a valid project name (letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit)",
+                    self.name
+                ),
+            ));
+        }
+        match self.kind {
+            DistKind::Wheel => self.check_wheel(&mut findings),
+            DistKind::Sdist => self.check_sdist(version.as_ref(), &mut findings),
+        }
+        findings
+    }
+
+    fn check_wheel(&self, findings: &mut Vec<Finding>) {
+        let escaped = escape_name(&self.name);
+        if valid_project_name(&self.name) && self.name != escaped {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "the name part `{}` is not normalised: expected `{escaped}` (lower case, runs of `-_.` as one `_`); PyPI refuses it. Rebuild with a current build backend",
+                    self.name
+                ),
+            ));
+        }
+        if let Some(build) = &self.build_tag {
+            if !build.starts_with(|c: char| c.is_ascii_digit())
+                || !build.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                findings.push(Finding::error(
+                    None,
+                    format!(
+                        "the build tag `{build}` must start with a digit and hold only letters, digits and `_`"
+                    ),
+                ));
+            }
+        }
+        for (what, tag) in [
+            ("python", &self.python_tag),
+            ("abi", &self.abi_tag),
+            ("platform", &self.platform_tag),
+        ] {
+            let tag = tag.as_deref().unwrap_or_default();
+            let valid = tag.split('.').all(|part| {
+                !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            if !valid {
+                findings.push(Finding::error(
+                    None,
+                    format!(
+                        "the {what} tag `{tag}` is not valid: `.`-separated parts of letters, digits and `_`"
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn check_sdist(&self, version: Option<&Version>, findings: &mut Vec<Finding>) {
+        if has_suffix(&self.file_name, ".zip") {
+            findings.push(Finding::warning(
+                None,
+                "a legacy .zip sdist: PEP 625 sdists are .tar.gz and PyPI refuses new .zip sdists; build one with `python -m build --sdist`",
+            ));
+            return;
+        }
+        let Some(version) = version else { return };
+        let expected = format!("{}-{version}.tar.gz", escape_name(&self.name));
+        if self.file_name != expected {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "the file name breaks PEP 625: expected `{expected}` (normalised name, normalised version, .tar.gz), found `{}`; PyPI refuses it. Rebuild with a current build backend (setuptools >= 69.3, hatchling, flit-core >= 3.11)",
+                    self.file_name
+                ),
+            ));
+        }
+    }
+}
+
+/// The escaped name of wheel and sdist file names: PEP 503 normalised, `-` written `_`.
+#[must_use]
+pub fn escape_name(name: &str) -> String {
+    normalize_name(name).replace('-', "_")
+}
+
+/// A valid project name: `^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$`, any case.
+#[must_use]
+pub fn valid_project_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    first.is_ascii_alphanumeric()
+        && last.is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Case-insensitive suffix test (`.WHL` is a wheel too).

@@ -1,76 +1,533 @@
-//! Wheels: read `{name}-{version}.dist-info/METADATA` from the zip without loading the archive.
+//! Wheels (<https://packaging.python.org/specifications/binary-distribution-format/>): a zip
+//! with one `{name}-{version}.dist-info/` holding METADATA, WHEEL and RECORD, where RECORD
+//! lists every member with its hash and size. Every member is streamed once through a fixed
+//! buffer and checked against RECORD.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::File;
-use std::io::Read as _;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
-use super::{DistError, DistFilename};
+use base64::Engine as _;
+use sha2::Digest as _;
+use sha2::digest::DynDigest;
+
+use super::archive::{BUFFER_BYTES, Finding, MAX_ENTRIES, exceeds_ratio, human, unsafe_path};
+use super::{DistError, DistFilename, Inspection};
 
 /// Core metadata files larger than this are refused (a real one is a few hundred KB at most).
 pub const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
 
-/// The text of the wheel's `.dist-info/METADATA`.
-pub fn read_metadata(path: &Path, filename: &DistFilename) -> Result<String, DistError> {
-    let name = &filename.file_name;
+type Archive = zip::ZipArchive<BufReader<File>>;
+
+/// Check the wheel's structure and read its METADATA.
+pub fn inspect(
+    path: &Path,
+    filename: &DistFilename,
+    file_size: u64,
+) -> Result<Inspection, DistError> {
     let file = File::open(path).map_err(|error| DistError::io(path, error))?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|error| {
-        DistError::invalid(name, format!("not a valid zip archive ({error}); the file is truncated or not a wheel, rebuild it"))
-    })?;
-    let candidates: Vec<String> = archive
-        .file_names()
-        .filter(|member| {
-            let mut parts = member.split('/');
-            matches!((parts.next(), parts.next(), parts.next()), (Some(dir), Some("METADATA"), None) if dir.ends_with(".dist-info"))
-        })
-        .map(str::to_owned)
-        .collect();
-    let member = match candidates.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(DistError::invalid(
-                name,
-                "no *.dist-info/METADATA in the wheel; it was not built by a wheel builder, rebuild it",
+    let mut archive = match zip::ZipArchive::new(BufReader::with_capacity(64 * 1024, file)) {
+        Ok(archive) => archive,
+        Err(error) => {
+            return Ok(Inspection::fatal(Finding::error(
+                None,
+                format!(
+                    "not a valid zip archive ({error}); the file is truncated or damaged. Rebuild it, and check the step that copied it (artifact upload/download)"
+                ),
+            )));
+        }
+    };
+    let mut inspection = Inspection::default();
+    if archive.len() > MAX_ENTRIES {
+        return Ok(Inspection::fatal(Finding::error(
+            None,
+            format!(
+                "holds {} members, more than the {MAX_ENTRIES} this tool accepts; that is not a real wheel",
+                archive.len()
+            ),
+        )));
+    }
+    let members = list_members(&mut archive, file_size, &mut inspection)?;
+    if inspection.has_errors() && members.is_empty() {
+        return Ok(inspection);
+    }
+    let Some(dist_info) = find_dist_info(filename, &members, &mut inspection) else {
+        return Ok(inspection);
+    };
+    let metadata_member = format!("{dist_info}/METADATA");
+    inspection.metadata_member.clone_from(&metadata_member);
+    inspection.license_root = format!("{dist_info}/licenses/");
+    inspection.metadata_text = read_text(&mut archive, &members, &metadata_member, &mut inspection);
+    if let Some(wheel) = read_text(
+        &mut archive,
+        &members,
+        &format!("{dist_info}/WHEEL"),
+        &mut inspection,
+    ) {
+        check_wheel_file(&wheel, &format!("{dist_info}/WHEEL"), filename, &mut inspection);
+    }
+    let record_member = format!("{dist_info}/RECORD");
+    if let Some(record) = read_text(&mut archive, &members, &record_member, &mut inspection) {
+        check_record(&mut archive, &members, &dist_info, &record, &mut inspection);
+    }
+    inspection.members = members.into_keys().collect();
+    Ok(inspection)
+}
+
+/// Member names (files only) to their index; unsafe names, odd compression and bombs reported.
+fn list_members(
+    archive: &mut Archive,
+    file_size: u64,
+    inspection: &mut Inspection,
+) -> Result<BTreeMap<String, usize>, DistError> {
+    let mut members = BTreeMap::new();
+    let mut declared: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = match archive.by_index_raw(index) {
+            Ok(entry) => entry,
+            Err(error) => {
+                inspection.push(Finding::error(
+                    None,
+                    format!("member {index} cannot be read ({error}); the zip is damaged, rebuild it"),
+                ));
+                continue;
+            }
+        };
+        let name = entry.name().to_owned();
+        declared = declared.saturating_add(entry.size());
+        if let Some(problem) = unsafe_path(&name) {
+            inspection.push(Finding::error(
+                Some(&name),
+                format!("unsafe member name: {problem}; installers refuse it. Rebuild the wheel"),
             ));
         }
-        many => {
-            return Err(DistError::invalid(
-                name,
+        if !matches!(
+            entry.compression(),
+            zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+        ) {
+            inspection.push(Finding::error(
+                Some(&name),
                 format!(
-                    "more than one *.dist-info/METADATA ({}); rebuild the wheel from a clean tree",
-                    many.join(", ")
+                    "compressed with {:?}; PyPI accepts only stored and deflate members",
+                    entry.compression()
                 ),
             ));
         }
-    };
-    let entry = archive
-        .by_name(&member)
-        .map_err(|error| DistError::invalid(name, format!("cannot read {member}: {error}")))?;
-    read_limited(entry, name, &member)
+        if !entry.is_dir() {
+            members.insert(name, index);
+        }
+    }
+    if exceeds_ratio(declared, file_size) {
+        inspection.push(Finding::error(
+            None,
+            format!(
+                "declares {} of content in an archive of {}: a compression ratio over {} is a zip bomb and PyPI refuses it; nothing was unpacked",
+                human(declared),
+                human(file_size),
+                super::archive::MAX_RATIO
+            ),
+        ));
+        return Ok(BTreeMap::new());
+    }
+    Ok(members)
 }
 
-pub(crate) fn read_limited(
-    reader: impl std::io::Read,
-    file: &str,
+/// The one `.dist-info` folder, named `{name}-{version}.dist-info` as in the file name.
+fn find_dist_info(
+    filename: &DistFilename,
+    members: &BTreeMap<String, usize>,
+    inspection: &mut Inspection,
+) -> Option<String> {
+    let expected = format!("{}-{}.dist-info", filename.name, filename.version);
+    let expected_data = format!("{}-{}.data", filename.name, filename.version);
+    let tops: BTreeSet<&str> = members
+        .keys()
+        .filter_map(|name| name.split_once('/').map(|(top, _)| top))
+        .collect();
+    for data in tops.iter().filter(|top| top.ends_with(".data")) {
+        if *data != expected_data {
+            inspection.push(Finding::error(
+                Some(&format!("{data}/")),
+                format!("the .data folder must be `{expected_data}/` to match the file name"),
+            ));
+        }
+    }
+    let found: Vec<&str> = tops
+        .into_iter()
+        .filter(|top| top.ends_with(".dist-info"))
+        .collect();
+    match found.as_slice() {
+        [] => {
+            inspection.push(Finding::error(
+                None,
+                format!(
+                    "no .dist-info folder: expected `{expected}/` with METADATA, WHEEL and RECORD; this is not a wheel. Build it with `python -m build --wheel`"
+                ),
+            ));
+            None
+        }
+        [one] if *one == expected => Some(expected),
+        [one] => {
+            inspection.push(Finding::error(
+                Some(&format!("{one}/")),
+                format!(
+                    "the .dist-info folder must be `{expected}/` to match the file name, found `{one}/`; the wheel was renamed after the build. Rebuild it instead of renaming"
+                ),
+            ));
+            Some((*one).to_owned())
+        }
+        many => {
+            inspection.push(Finding::error(
+                None,
+                format!(
+                    "exactly one .dist-info folder is allowed, found {}: {}; a build directory was reused. Delete `build/` and rebuild from a clean tree",
+                    many.len(),
+                    many.iter().map(|m| format!("`{m}/`")).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+            many.iter()
+                .find(|m| **m == expected)
+                .map(|m| (*m).to_owned())
+        }
+    }
+}
+
+fn read_text(
+    archive: &mut Archive,
+    members: &BTreeMap<String, usize>,
     member: &str,
-) -> Result<String, DistError> {
+    inspection: &mut Inspection,
+) -> Option<String> {
+    let Some(&index) = members.get(member) else {
+        inspection.push(Finding::error(
+            Some(member),
+            "missing: every wheel needs METADATA, WHEEL and RECORD in its .dist-info folder; rebuild it",
+        ));
+        return None;
+    };
+    let result = archive
+        .by_index(index)
+        .map_err(|error| format!("cannot read it ({error})"))
+        .and_then(|entry| read_limited(entry).map_err(|problem| problem.to_owned()));
+    match result {
+        Ok(text) => Some(text),
+        Err(problem) => {
+            inspection.push(Finding::error(Some(member), problem));
+            None
+        }
+    }
+}
+
+/// Read a small text member, refusing anything larger than [`MAX_METADATA_BYTES`].
+pub(crate) fn read_limited(reader: impl Read) -> Result<String, &'static str> {
     let mut bytes = Vec::new();
     reader
         .take(MAX_METADATA_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|error| DistError::invalid(file, format!("cannot read {member}: {error}")))?;
+        .map_err(|_| "cannot be read: the archive is damaged, rebuild it")?;
     if bytes.len() as u64 > MAX_METADATA_BYTES {
-        return Err(DistError::invalid(
-            file,
+        return Err("is larger than 16 MiB; that is not core metadata");
+    }
+    String::from_utf8(bytes).map_err(|_| "is not UTF-8; core metadata must be UTF-8")
+}
+
+/// `WHEEL`: `Wheel-Version` 1.x, `Root-Is-Purelib`, tags and build equal to the file name's.
+fn check_wheel_file(text: &str, member: &str, filename: &DistFilename, inspection: &mut Inspection) {
+    let Ok(wheel) = super::CoreMetadata::parse(text) else {
+        inspection.push(Finding::error(Some(member), "is not a `Key: value` file; rebuild the wheel"));
+        return;
+    };
+    match wheel.get("Wheel-Version") {
+        None => inspection.push(Finding::error(Some(member), "has no Wheel-Version; rebuild the wheel")),
+        Some(version) if version.split('.').next() != Some("1") => inspection.push(Finding::error(
+            Some(member),
+            format!("Wheel-Version is `{version}`, expected 1.x; installers refuse other major versions"),
+        )),
+        Some(_) => {}
+    }
+    match wheel.get("Root-Is-Purelib") {
+        None => inspection.push(Finding::error(Some(member), "has no Root-Is-Purelib; rebuild the wheel")),
+        Some(value) if !matches!(value.to_ascii_lowercase().as_str(), "true" | "false") => inspection.push(Finding::error(
+            Some(member),
+            format!("Root-Is-Purelib is `{value}`, expected true or false"),
+        )),
+        Some(_) => {}
+    }
+    let expected = expand_tags(filename);
+    let found: BTreeSet<String> = wheel.get_all("Tag").map(str::to_owned).collect();
+    if found != expected {
+        inspection.push(Finding::error(
+            Some(member),
             format!(
-                "{member} is larger than {} MiB; that is not core metadata",
-                MAX_METADATA_BYTES / 1024 / 1024
+                "its Tag lines ({}) do not match the file name's tags ({}); the wheel was renamed after the build. Retag it with `wheel tags` instead of renaming",
+                list_or_none(&found),
+                list_or_none(&expected)
             ),
         ));
     }
-    String::from_utf8(bytes).map_err(|_| {
-        DistError::invalid(
-            file,
-            format!("{member} is not UTF-8; core metadata must be UTF-8"),
-        )
-    })
+    match (wheel.get("Build"), filename.build_tag.as_deref()) {
+        (Some(inside), Some(outside)) if inside != outside => inspection.push(Finding::error(
+            Some(member),
+            format!("Build is `{inside}` but the file name's build tag is `{outside}`"),
+        )),
+        (Some(inside), None) => inspection.push(Finding::error(
+            Some(member),
+            format!("Build is `{inside}` but the file name has no build tag"),
+        )),
+        _ => {}
+    }
+}
+
+fn list_or_none(tags: &BTreeSet<String>) -> String {
+    if tags.is_empty() {
+        "none".to_owned()
+    } else {
+        tags.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The file name's compressed tag sets expanded: `py2.py3-none-any` -> py2-none-any, py3-none-any.
+#[must_use]
+pub fn expand_tags(filename: &DistFilename) -> BTreeSet<String> {
+    let split = |tag: &Option<String>| -> Vec<String> {
+        tag.as_deref().unwrap_or_default().split('.').map(str::to_owned).collect()
+    };
+    let mut tags = BTreeSet::new();
+    for python in split(&filename.python_tag) {
+        for abi in split(&filename.abi_tag) {
+            for platform in split(&filename.platform_tag) {
+                tags.insert(format!("{python}-{abi}-{platform}"));
+            }
+        }
+    }
+    tags
+}
+
+/// One RECORD row.
+struct Row {
+    line: usize,
+    hash: Option<(String, Vec<u8>)>,
+    size: Option<u64>,
+}
+
+fn check_record(
+    archive: &mut Archive,
+    members: &BTreeMap<String, usize>,
+    dist_info: &str,
+    record: &str,
+    inspection: &mut Inspection,
+) {
+    let record_member = format!("{dist_info}/RECORD");
+    let unhashed: HashSet<String> = ["RECORD", "RECORD.jws", "RECORD.p7s"]
+        .iter()
+        .map(|name| format!("{dist_info}/{name}"))
+        .collect();
+    let rows = parse_record(record, &record_member, inspection);
+    for (path, row) in &rows {
+        if !members.contains_key(path) {
+            inspection.push(Finding::error(
+                Some(&record_member),
+                format!(
+                    "line {} lists `{path}`, but the wheel has no such member; a file was removed after the build. Rebuild the wheel",
+                    row.line
+                ),
+            ));
+        }
+    }
+    let mut buffer = vec![0_u8; BUFFER_BYTES];
+    for (name, &index) in members {
+        if unhashed.contains(name) {
+            continue;
+        }
+        let Some(row) = rows.get(name) else {
+            inspection.push(Finding::error(
+                Some(name),
+                "not listed in RECORD; a file was added after the build. Rebuild the wheel (or repack it with `wheel pack`, which rewrites RECORD)",
+            ));
+            continue;
+        };
+        let Some((algorithm, expected)) = &row.hash else {
+            inspection.push(Finding::error(
+                Some(name),
+                format!("RECORD line {} has no hash for it; every member but RECORD needs one", row.line),
+            ));
+            continue;
+        };
+        match hash_member(archive, index, algorithm, &mut buffer) {
+            Err(problem) => inspection.push(Finding::error(Some(name), problem)),
+            Ok((digest, size)) => {
+                if &digest != expected {
+                    inspection.push(Finding::error(
+                        Some(name),
+                        format!(
+                            "content does not match RECORD: RECORD says {algorithm}={}, the member hashes to {algorithm}={}; the wheel was changed after it was built. Rebuild it",
+                            encode(expected),
+                            encode(&digest)
+                        ),
+                    ));
+                } else if row.size.is_some_and(|declared| declared != size) {
+                    inspection.push(Finding::error(
+                        Some(name),
+                        format!(
+                            "size {size} does not match RECORD's {}; rebuild the wheel",
+                            row.size.unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn encode(digest: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+}
+
+/// Stream one member through the hash with a fixed buffer, never beyond its declared size.
+fn hash_member(
+    archive: &mut Archive,
+    index: usize,
+    algorithm: &str,
+    buffer: &mut [u8],
+) -> Result<(Vec<u8>, u64), String> {
+    let mut hasher: Box<dyn DynDigest> = match algorithm {
+        "sha256" => Box::new(sha2::Sha256::new()),
+        "sha384" => Box::new(sha2::Sha384::new()),
+        "sha512" => Box::new(sha2::Sha512::new()),
+        other => {
+            return Err(format!(
+                "RECORD uses the hash `{other}`; only sha256, sha384 and sha512 are allowed"
+            ));
+        }
+    };
+    let entry = archive
+        .by_index(index)
+        .map_err(|error| format!("cannot be read ({error}); the zip is damaged, rebuild it"))?;
+    let declared = entry.size();
+    let mut limited = entry.take(declared.saturating_add(1));
+    let mut total: u64 = 0;
+    loop {
+        let read = limited.read(buffer).map_err(|error| {
+            format!("cannot be unpacked ({error}); the data is damaged (truncated or tampered), rebuild the wheel")
+        })?;
+        if read == 0 {
+            break;
+        }
+        total += read as u64;
+        hasher.update(&buffer[..read]);
+    }
+    if total > declared {
+        return Err(format!(
+            "unpacks to more than its declared {declared} bytes; the zip headers lie (a zip bomb or damage)"
+        ));
+    }
+    Ok((hasher.finalize().to_vec(), total))
+}
+
+/// RECORD is CSV: `path,algorithm=urlsafe-b64-digest,size`.
+fn parse_record(record: &str, member: &str, inspection: &mut Inspection) -> BTreeMap<String, Row> {
+    let mut rows = BTreeMap::new();
+    for (line_index, fields) in parse_csv(record).into_iter().enumerate() {
+        let line = line_index + 1;
+        let [path, hash, size] = fields.as_slice() else {
+            if fields.iter().all(String::is_empty) {
+                continue;
+            }
+            inspection.push(Finding::error(
+                Some(member),
+                format!("line {line} has {} fields, expected path,hash,size", fields.len()),
+            ));
+            continue;
+        };
+        let hash = if hash.is_empty() {
+            None
+        } else if let Some((algorithm, value)) = hash.split_once('=') {
+            match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')) {
+                Ok(digest) => Some((algorithm.to_owned(), digest)),
+                Err(_) => {
+                    inspection.push(Finding::error(
+                        Some(member),
+                        format!("line {line}: the hash of `{path}` is not urlsafe base64"),
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            inspection.push(Finding::error(
+                Some(member),
+                format!("line {line}: the hash of `{path}` is not `algorithm=digest`"),
+            ));
+            continue;
+        };
+        let size = if size.is_empty() {
+            None
+        } else if let Ok(size) = size.parse() {
+            Some(size)
+        } else {
+            inspection.push(Finding::error(
+                Some(member),
+                format!("line {line}: the size `{size}` of `{path}` is not a number"),
+            ));
+            continue;
+        };
+        if rows.insert(path.clone(), Row { line, hash, size }).is_some() {
+            inspection.push(Finding::error(
+                Some(member),
+                format!("line {line} lists `{path}` a second time"),
+            ));
+        }
+    }
+    rows
+}
+
+/// Minimal RFC 4180 CSV (what Python's csv module writes): quoted fields, doubled quotes.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut characters = text.chars().peekable();
+    while let Some(character) = characters.next() {
+        match (character, quoted) {
+            ('"', true) if characters.peek() == Some(&'"') => {
+                characters.next();
+                field.push('"');
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if field.is_empty() => quoted = true,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\r', false) => {}
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (other, _) => field.push(other),
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_quotes() {
+        let rows = parse_csv("a,b,1\n\"x,y\",\"q\"\"r\",2\r\n");
+        assert_eq!(rows, vec![vec!["a", "b", "1"], vec!["x,y", "q\"r", "2"]]);
+    }
+
+    #[test]
+    fn tags_expand() {
+        let filename = DistFilename::parse("demo-1.0-py2.py3-none-any.whl").unwrap();
+        assert_eq!(
+            expand_tags(&filename).into_iter().collect::<Vec<_>>(),
+            ["py2-none-any", "py3-none-any"]
+        );
+    }
 }
