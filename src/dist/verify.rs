@@ -141,7 +141,9 @@ pub fn check_set(dists: &[Dist]) -> Report {
             let key = Version::from_str(version).map_or_else(|_| version.to_owned(), |v| v.to_string());
             versions.entry(key).or_default().push(file);
         }
-        spellings.entry(canonical_file_name(&dist.filename)).or_default().push(file);
+        if dist.kind() == DistKind::Wheel {
+            spellings.entry(canonical_file_name(&dist.filename)).or_default().push(file);
+        }
     }
     let describe = |groups: &BTreeMap<String, Vec<&str>>| {
         groups
@@ -182,22 +184,19 @@ pub fn check_set(dists: &[Dist]) -> Report {
     report
 }
 
-/// A file name with name and version normalised and tags lower-cased, to find duplicates.
+/// A wheel file name with name and version normalised and tags lower-cased, to find duplicates.
 fn canonical_file_name(filename: &DistFilename) -> String {
     let version = filename
         .parsed_version()
         .map_or_else(|| filename.version.clone(), |v| v.to_string());
     let name = escape_name(&filename.name);
-    match filename.kind {
-        DistKind::Sdist => format!("{name}-{version} (sdist)"),
-        DistKind::Wheel => format!(
-            "{name}-{version}-{}-{}-{}-{}",
-            filename.build_tag.as_deref().unwrap_or_default(),
-            filename.python_tag.as_deref().unwrap_or_default().to_ascii_lowercase(),
-            filename.abi_tag.as_deref().unwrap_or_default().to_ascii_lowercase(),
-            filename.platform_tag.as_deref().unwrap_or_default().to_ascii_lowercase()
-        ),
-    }
+    format!(
+        "{name}-{version}-{}-{}-{}-{}",
+        filename.build_tag.as_deref().unwrap_or_default(),
+        filename.python_tag.as_deref().unwrap_or_default().to_ascii_lowercase(),
+        filename.abi_tag.as_deref().unwrap_or_default().to_ascii_lowercase(),
+        filename.platform_tag.as_deref().unwrap_or_default().to_ascii_lowercase()
+    )
 }
 
 /// The version a release tag names: `v1.2.3`, `1.2.3`, `{name}-v1.2.3`, `{name}-1.2.3` (also

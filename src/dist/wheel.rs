@@ -419,7 +419,7 @@ fn hash_member(
     }
     if total > declared {
         return Err(format!(
-            "unpacks to more than its declared {declared} bytes; the zip headers lie (a zip bomb or damage)"
+            "unpacks to more than its declared {declared} bytes: the data is damaged (tampered or truncated) or the zip headers lie (a zip bomb); rebuild the wheel"
         ));
     }
     Ok((hasher.finalize().to_vec(), total))
