@@ -35,7 +35,10 @@ pub enum DistError {
     Invalid { file: String, problem: String },
     /// The archive is too broken to read its metadata; every problem found on the way.
     #[error("{}", findings.iter().map(|f| f.render(file)).collect::<Vec<_>>().join("\n"))]
-    Rejected { file: String, findings: Vec<Finding> },
+    Rejected {
+        file: String,
+        findings: Vec<Finding>,
+    },
 }
 
 impl DistError {

@@ -10,7 +10,9 @@ use super::archive::{Finding, unsafe_path};
 use super::metadata::CoreMetadata;
 
 /// Metadata versions this tool knows.
-const KNOWN_VERSIONS: [&str; 9] = ["1.0", "1.1", "1.2", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5"];
+const KNOWN_VERSIONS: [&str; 9] = [
+    "1.0", "1.1", "1.2", "2.0", "2.1", "2.2", "2.3", "2.4", "2.5",
+];
 
 /// Every field: its name, the metadata version that introduced it, and whether it may repeat.
 const FIELDS: [(&str, (u8, u8), bool); 32] = [
@@ -128,19 +130,16 @@ impl Rules<'_> {
         if KNOWN_VERSIONS.contains(&declared) {
             return parsed;
         }
-        match parsed {
-            Some((major @ (1 | 2), minor)) => {
-                self.warning(format!(
-                    "Metadata-Version {declared} is newer than the versions this tool knows (1.0 to 2.5); the fields are checked as 2.5"
-                ));
-                Some((major, minor))
-            }
-            _ => {
-                self.error(format!(
-                    "Metadata-Version `{declared}` is not a core metadata version: expected one of 1.0 to 2.5; the build backend wrote an unknown format, upgrade or fix it"
-                ));
-                None
-            }
+        if let Some((major @ (1 | 2), minor)) = parsed {
+            self.warning(format!(
+                "Metadata-Version {declared} is newer than the versions this tool knows (1.0 to 2.5); the fields are checked as 2.5"
+            ));
+            Some((major, minor))
+        } else {
+            self.error(format!(
+                "Metadata-Version `{declared}` is not a core metadata version: expected one of 1.0 to 2.5; the build backend wrote an unknown format, upgrade or fix it"
+            ));
+            None
         }
     }
 
@@ -288,17 +287,13 @@ impl Rules<'_> {
         for field in ["Home-page", "Download-URL"] {
             if let Some(url) = metadata.get(field) {
                 if !valid_url(url) {
-                    self.error(format!(
-                        "{field} `{url}` is not a valid http(s) URL"
-                    ));
+                    self.error(format!("{field} `{url}` is not a valid http(s) URL"));
                 }
             }
         }
         for value in metadata.get_all("Project-URL") {
             let Some((label, url)) = value.split_once(',') else {
-                self.error(format!(
-                    "Project-URL `{value}` must be `Label, URL`"
-                ));
+                self.error(format!("Project-URL `{value}` must be `Label, URL`"));
                 continue;
             };
             let (label, url) = (label.trim(), url.trim());

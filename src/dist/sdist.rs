@@ -163,7 +163,9 @@ fn walk_tar(file: File, file_size: u64, walk: &mut Walk) {
     let (unpacked, unpacked_count) = Counting::new(flate2::read::GzDecoder::new(packed));
     let mut archive = tar::Archive::new(unpacked);
     let damaged = |error: &std::io::Error| {
-        format!("not a valid gzip tar archive ({error}); the file is truncated or damaged. Rebuild it")
+        format!(
+            "not a valid gzip tar archive ({error}); the file is truncated or damaged. Rebuild it"
+        )
     };
     {
         let entries = match archive.entries() {
@@ -172,7 +174,9 @@ fn walk_tar(file: File, file_size: u64, walk: &mut Walk) {
         };
         for (count, entry) in entries.enumerate() {
             if count >= MAX_ENTRIES {
-                return walk.fatal(format!("holds more than {MAX_ENTRIES} members; that is not a real sdist"));
+                return walk.fatal(format!(
+                    "holds more than {MAX_ENTRIES} members; that is not a real sdist"
+                ));
             }
             let mut entry = match entry {
                 Ok(entry) => entry,
@@ -180,7 +184,10 @@ fn walk_tar(file: File, file_size: u64, walk: &mut Walk) {
             };
             let declared = entry.header().size().unwrap_or(u64::MAX);
             if exceeds_ratio(unpacked_count.get().saturating_add(declared), file_size) {
-                return walk.fatal(bomb(unpacked_count.get().saturating_add(declared), file_size));
+                return walk.fatal(bomb(
+                    unpacked_count.get().saturating_add(declared),
+                    file_size,
+                ));
             }
             let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let link = entry
@@ -206,7 +213,9 @@ fn walk_tar(file: File, file_size: u64, walk: &mut Walk) {
         }
     }
     // Read to the end of the gzip stream: its CRC catches damage the tar framing hides.
-    let limit = file_size.saturating_mul(MAX_RATIO).max(super::archive::RATIO_MIN_UNPACKED);
+    let limit = file_size
+        .saturating_mul(MAX_RATIO)
+        .max(super::archive::RATIO_MIN_UNPACKED);
     let mut rest = archive.into_inner().take(limit);
     if let Err(error) = std::io::copy(&mut rest, &mut std::io::sink()) {
         walk.fatal(damaged(&error));
@@ -231,13 +240,17 @@ fn walk_zip(file: File, file_size: u64, walk: &mut Walk) {
         }
     };
     if archive.len() > MAX_ENTRIES {
-        return walk.fatal(format!("holds more than {MAX_ENTRIES} members; that is not a real sdist"));
+        return walk.fatal(format!(
+            "holds more than {MAX_ENTRIES} members; that is not a real sdist"
+        ));
     }
     let mut declared: u64 = 0;
     let mut buffer = vec![0_u8; BUFFER_BYTES];
     for index in 0..archive.len() {
         let Ok(mut entry) = archive.by_index(index) else {
-            walk.fatal(format!("member {index} cannot be read; the zip is damaged, rebuild it"));
+            walk.fatal(format!(
+                "member {index} cannot be read; the zip is damaged, rebuild it"
+            ));
             continue;
         };
         declared = declared.saturating_add(entry.size());
@@ -245,7 +258,11 @@ fn walk_zip(file: File, file_size: u64, walk: &mut Walk) {
             return walk.fatal(bomb(declared, file_size));
         }
         let name = entry.name().to_owned();
-        let kind = if entry.is_dir() { Kind::Folder } else { Kind::File };
+        let kind = if entry.is_dir() {
+            Kind::Folder
+        } else {
+            Kind::File
+        };
         if walk.member(&name, &kind) {
             match read_limited(&mut entry) {
                 Ok(text) => walk.inspection.metadata_text = Some(text),
@@ -262,7 +279,9 @@ fn walk_zip(file: File, file_size: u64, walk: &mut Walk) {
                 Err(error) => {
                     walk.inspection.push(Finding::error(
                         Some(&name),
-                        format!("cannot be unpacked ({error}); the data is damaged, rebuild the sdist"),
+                        format!(
+                            "cannot be unpacked ({error}); the data is damaged, rebuild the sdist"
+                        ),
                     ));
                     break;
                 }
@@ -270,4 +289,3 @@ fn walk_zip(file: File, file_size: u64, walk: &mut Walk) {
         }
     }
 }
-

@@ -138,11 +138,15 @@ pub fn check_set(dists: &[Dist]) -> Report {
             names.entry(normalize_name(name)).or_default().push(file);
         }
         if let Some(version) = dist.metadata.version() {
-            let key = Version::from_str(version).map_or_else(|_| version.to_owned(), |v| v.to_string());
+            let key =
+                Version::from_str(version).map_or_else(|_| version.to_owned(), |v| v.to_string());
             versions.entry(key).or_default().push(file);
         }
         if dist.kind() == DistKind::Wheel {
-            spellings.entry(canonical_file_name(&dist.filename)).or_default().push(file);
+            spellings
+                .entry(canonical_file_name(&dist.filename))
+                .or_default()
+                .push(file);
         }
     }
     let describe = |groups: &BTreeMap<String, Vec<&str>>| {
@@ -193,9 +197,21 @@ fn canonical_file_name(filename: &DistFilename) -> String {
     format!(
         "{name}-{version}-{}-{}-{}-{}",
         filename.build_tag.as_deref().unwrap_or_default(),
-        filename.python_tag.as_deref().unwrap_or_default().to_ascii_lowercase(),
-        filename.abi_tag.as_deref().unwrap_or_default().to_ascii_lowercase(),
-        filename.platform_tag.as_deref().unwrap_or_default().to_ascii_lowercase()
+        filename
+            .python_tag
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        filename
+            .abi_tag
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        filename
+            .platform_tag
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
     )
 }
 
@@ -238,7 +254,10 @@ pub fn check_version(tag: &str, tag_source: &str, dists: &[Dist]) -> Vec<String>
             continue;
         };
         if Version::from_str(version).is_ok_and(|v| v != tagged) {
-            mismatched.entry(version.to_owned()).or_default().push(dist.file_name());
+            mismatched
+                .entry(version.to_owned())
+                .or_default()
+                .push(dist.file_name());
         }
     }
     mismatched
@@ -262,7 +281,10 @@ mod tests {
         assert_eq!(tag_version("v1.0.0-rc.1", "demo"), Some(v("1.0.0rc1")));
         assert_eq!(tag_version("1.2.3", "demo"), Some(v("1.2.3")));
         assert_eq!(tag_version("demo-v1.2", "demo"), Some(v("1.2")));
-        assert_eq!(tag_version("My_Pkg-2.0.post1", "my-pkg"), Some(v("2.0.post1")));
+        assert_eq!(
+            tag_version("My_Pkg-2.0.post1", "my-pkg"),
+            Some(v("2.0.post1"))
+        );
         assert_eq!(tag_version("my-pkg/v3", "my.pkg"), Some(v("3")));
         assert_eq!(tag_version("release-candidate", "demo"), None);
         assert_eq!(tag_version("other-v1.0", "demo"), None);

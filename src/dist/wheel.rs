@@ -13,6 +13,7 @@ use sha2::Digest as _;
 use sha2::digest::DynDigest;
 
 use super::archive::{BUFFER_BYTES, Finding, MAX_ENTRIES, exceeds_ratio, human, unsafe_path};
+use super::filename::has_suffix;
 use super::{DistError, DistFilename, Inspection};
 
 /// Core metadata files larger than this are refused (a real one is a few hundred KB at most).
@@ -48,7 +49,7 @@ pub fn inspect(
             ),
         )));
     }
-    let members = list_members(&mut archive, file_size, &mut inspection)?;
+    let members = list_members(&mut archive, file_size, &mut inspection);
     if inspection.has_errors() && members.is_empty() {
         return Ok(inspection);
     }
@@ -65,7 +66,12 @@ pub fn inspect(
         &format!("{dist_info}/WHEEL"),
         &mut inspection,
     ) {
-        check_wheel_file(&wheel, &format!("{dist_info}/WHEEL"), filename, &mut inspection);
+        check_wheel_file(
+            &wheel,
+            &format!("{dist_info}/WHEEL"),
+            filename,
+            &mut inspection,
+        );
     }
     let record_member = format!("{dist_info}/RECORD");
     if let Some(record) = read_text(&mut archive, &members, &record_member, &mut inspection) {
@@ -80,7 +86,7 @@ fn list_members(
     archive: &mut Archive,
     file_size: u64,
     inspection: &mut Inspection,
-) -> Result<BTreeMap<String, usize>, DistError> {
+) -> BTreeMap<String, usize> {
     let mut members = BTreeMap::new();
     let mut declared: u64 = 0;
     for index in 0..archive.len() {
@@ -89,7 +95,9 @@ fn list_members(
             Err(error) => {
                 inspection.push(Finding::error(
                     None,
-                    format!("member {index} cannot be read ({error}); the zip is damaged, rebuild it"),
+                    format!(
+                        "member {index} cannot be read ({error}); the zip is damaged, rebuild it"
+                    ),
                 ));
                 continue;
             }
@@ -128,9 +136,9 @@ fn list_members(
                 super::archive::MAX_RATIO
             ),
         ));
-        return Ok(BTreeMap::new());
+        return BTreeMap::new();
     }
-    Ok(members)
+    members
 }
 
 /// The one `.dist-info` folder, named `{name}-{version}.dist-info` as in the file name.
@@ -145,7 +153,7 @@ fn find_dist_info(
         .keys()
         .filter_map(|name| name.split_once('/').map(|(top, _)| top))
         .collect();
-    for data in tops.iter().filter(|top| top.ends_with(".data")) {
+    for data in tops.iter().filter(|top| has_suffix(top, ".data")) {
         if *data != expected_data {
             inspection.push(Finding::error(
                 Some(&format!("{data}/")),
@@ -155,7 +163,7 @@ fn find_dist_info(
     }
     let found: Vec<&str> = tops
         .into_iter()
-        .filter(|top| top.ends_with(".dist-info"))
+        .filter(|top| has_suffix(top, ".dist-info"))
         .collect();
     match found.as_slice() {
         [] => {
@@ -209,7 +217,7 @@ fn read_text(
     let result = archive
         .by_index(index)
         .map_err(|error| format!("cannot read it ({error})"))
-        .and_then(|entry| read_limited(entry).map_err(|problem| problem.to_owned()));
+        .and_then(|entry| read_limited(entry).map_err(str::to_owned));
     match result {
         Ok(text) => Some(text),
         Err(problem) => {
@@ -233,25 +241,43 @@ pub(crate) fn read_limited(reader: impl Read) -> Result<String, &'static str> {
 }
 
 /// `WHEEL`: `Wheel-Version` 1.x, `Root-Is-Purelib`, tags and build equal to the file name's.
-fn check_wheel_file(text: &str, member: &str, filename: &DistFilename, inspection: &mut Inspection) {
+fn check_wheel_file(
+    text: &str,
+    member: &str,
+    filename: &DistFilename,
+    inspection: &mut Inspection,
+) {
     let Ok(wheel) = super::CoreMetadata::parse(text) else {
-        inspection.push(Finding::error(Some(member), "is not a `Key: value` file; rebuild the wheel"));
+        inspection.push(Finding::error(
+            Some(member),
+            "is not a `Key: value` file; rebuild the wheel",
+        ));
         return;
     };
     match wheel.get("Wheel-Version") {
-        None => inspection.push(Finding::error(Some(member), "has no Wheel-Version; rebuild the wheel")),
+        None => inspection.push(Finding::error(
+            Some(member),
+            "has no Wheel-Version; rebuild the wheel",
+        )),
         Some(version) if version.split('.').next() != Some("1") => inspection.push(Finding::error(
             Some(member),
-            format!("Wheel-Version is `{version}`, expected 1.x; installers refuse other major versions"),
+            format!(
+                "Wheel-Version is `{version}`, expected 1.x; installers refuse other major versions"
+            ),
         )),
         Some(_) => {}
     }
     match wheel.get("Root-Is-Purelib") {
-        None => inspection.push(Finding::error(Some(member), "has no Root-Is-Purelib; rebuild the wheel")),
-        Some(value) if !matches!(value.to_ascii_lowercase().as_str(), "true" | "false") => inspection.push(Finding::error(
+        None => inspection.push(Finding::error(
             Some(member),
-            format!("Root-Is-Purelib is `{value}`, expected true or false"),
+            "has no Root-Is-Purelib; rebuild the wheel",
         )),
+        Some(value) if !matches!(value.to_ascii_lowercase().as_str(), "true" | "false") => {
+            inspection.push(Finding::error(
+                Some(member),
+                format!("Root-Is-Purelib is `{value}`, expected true or false"),
+            ));
+        }
         Some(_) => {}
     }
     let expected = expand_tags(filename);
@@ -291,7 +317,11 @@ fn list_or_none(tags: &BTreeSet<String>) -> String {
 #[must_use]
 pub fn expand_tags(filename: &DistFilename) -> BTreeSet<String> {
     let split = |tag: &Option<String>| -> Vec<String> {
-        tag.as_deref().unwrap_or_default().split('.').map(str::to_owned).collect()
+        tag.as_deref()
+            .unwrap_or_default()
+            .split('.')
+            .map(str::to_owned)
+            .collect()
     };
     let mut tags = BTreeSet::new();
     for python in split(&filename.python_tag) {
@@ -350,7 +380,10 @@ fn check_record(
         let Some((algorithm, expected)) = &row.hash else {
             inspection.push(Finding::error(
                 Some(name),
-                format!("RECORD line {} has no hash for it; every member but RECORD needs one", row.line),
+                format!(
+                    "RECORD line {} has no hash for it; every member but RECORD needs one",
+                    row.line
+                ),
             ));
             continue;
         };
@@ -436,23 +469,26 @@ fn parse_record(record: &str, member: &str, inspection: &mut Inspection) -> BTre
             }
             inspection.push(Finding::error(
                 Some(member),
-                format!("line {line} has {} fields, expected path,hash,size", fields.len()),
+                format!(
+                    "line {line} has {} fields, expected path,hash,size",
+                    fields.len()
+                ),
             ));
             continue;
         };
         let hash = if hash.is_empty() {
             None
         } else if let Some((algorithm, value)) = hash.split_once('=') {
-            match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')) {
-                Ok(digest) => Some((algorithm.to_owned(), digest)),
-                Err(_) => {
-                    inspection.push(Finding::error(
-                        Some(member),
-                        format!("line {line}: the hash of `{path}` is not urlsafe base64"),
-                    ));
-                    continue;
-                }
-            }
+            let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(value.trim_end_matches('='));
+            let Ok(digest) = decoded else {
+                inspection.push(Finding::error(
+                    Some(member),
+                    format!("line {line}: the hash of `{path}` is not urlsafe base64"),
+                ));
+                continue;
+            };
+            Some((algorithm.to_owned(), digest))
         } else {
             inspection.push(Finding::error(
                 Some(member),
@@ -471,7 +507,10 @@ fn parse_record(record: &str, member: &str, inspection: &mut Inspection) -> BTre
             ));
             continue;
         };
-        if rows.insert(path.clone(), Row { line, hash, size }).is_some() {
+        if rows
+            .insert(path.clone(), Row { line, hash, size })
+            .is_some()
+        {
             inspection.push(Finding::error(
                 Some(member),
                 format!("line {line} lists `{path}` a second time"),

@@ -4,6 +4,11 @@
     dead_code,
     reason = "each test binary uses a different part of the support module"
 )]
+#![allow(
+    clippy::unwrap_used,
+    clippy::doc_markdown,
+    reason = "test support: a failed unwrap is a failed test; docs name env variables"
+)]
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
