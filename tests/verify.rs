@@ -180,6 +180,7 @@ rejected! {
     two_sdists: "two-sdists";
     mixed_versions: "mixed-versions";
     zip_bomb: "wheel-zip-bomb";
+    tar_bomb: "sdist-tar-bomb";
     every_problem_of_every_file_together: "many-problems";
     tag_does_not_match_version: "valid-hatchling-2.4", "GITHUB_REF" = "refs/tags/v1.0.1";
     tag_without_a_version: "valid-hatchling-2.4", "INPUT_TAG" = "nightly";
@@ -243,6 +244,18 @@ fn verify_metadata_false_skips_only_the_content_rules() {
         "metadata-license-and-expression",
         &[("INPUT_VERIFY-METADATA", "false")],
     );
+}
+
+#[test]
+fn pypi_refuses_unrepaired_linux_wheels_other_indexes_do_not() {
+    let workspace = Workspace::new();
+    copy_dir(&fixture("wheel-linux-platform"), &workspace.path().join("dist"));
+    // Default repository-url: upload.pypi.org. A dry run, so nothing could be sent anyway.
+    let run = workspace.run(&[("INPUT_DRY-RUN", "true")]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    insta::assert_snapshot!("linux_platform_tag_on_pypi", error_text(&run));
+    // A private index takes it.
+    assert_passes("wheel-linux-platform", &[]);
 }
 
 #[test]

@@ -257,6 +257,66 @@ pub fn valid_project_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// Whether `PyPI` accepts a wheel platform tag (Warehouse `forklift/legacy.py`
+/// `_valid_platform_tag`): a Linux wheel must be manylinux/musllinux, macOS and iOS/Android
+/// tags need known architectures. `linux_x86_64` (a wheel not repaired by auditwheel) is refused.
+#[must_use]
+pub fn pypi_platform_supported(tag: &str) -> bool {
+    const STATIC: [&str; 18] = [
+        "any",
+        "win32",
+        "win_arm64",
+        "win_amd64",
+        "win_ia64",
+        "manylinux1_x86_64",
+        "manylinux1_i686",
+        "manylinux2010_x86_64",
+        "manylinux2010_i686",
+        "manylinux2014_x86_64",
+        "manylinux2014_i686",
+        "manylinux2014_aarch64",
+        "manylinux2014_armv7l",
+        "manylinux2014_ppc64",
+        "manylinux2014_ppc64le",
+        "manylinux2014_s390x",
+        "linux_armv6l",
+        "linux_armv7l",
+    ];
+    const MAC_ARCHES: [&str; 11] = [
+        "ppc", "ppc64", "i386", "x86_64", "arm64", "intel", "fat", "fat3", "fat64", "universal",
+        "universal2",
+    ];
+    const LINUX_ARCHES: [&str; 7] = ["x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64"];
+    let numeric = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let versioned = |rest: &str| -> Option<(String, String, String)> {
+        let mut parts = rest.splitn(3, '_');
+        let (major, minor, arch) = (parts.next()?, parts.next()?, parts.next()?);
+        (numeric(major) && numeric(minor)).then(|| (major.to_owned(), minor.to_owned(), arch.to_owned()))
+    };
+    if STATIC.contains(&tag) {
+        return true;
+    }
+    if let Some((major, minor, arch)) = tag.strip_prefix("macosx_").and_then(versioned) {
+        let major_ok = major == "10" || (major.parse::<u32>().is_ok_and(|m| m >= 11) && minor == "0");
+        return major_ok && MAC_ARCHES.contains(&arch.as_str());
+    }
+    if let Some((_, _, arch)) = tag.strip_prefix("manylinux_").and_then(versioned) {
+        return LINUX_ARCHES.contains(&arch.as_str()) || arch == "ppc64";
+    }
+    if let Some((_, _, arch)) = tag.strip_prefix("musllinux_").and_then(versioned) {
+        return LINUX_ARCHES.contains(&arch.as_str());
+    }
+    if let Some((_, _, rest)) = tag.strip_prefix("ios_").and_then(versioned) {
+        return rest.rsplit_once('_').is_some_and(|(arch, sdk)| {
+            matches!(arch, "arm64" | "x86_64") && matches!(sdk, "iphoneos" | "iphonesimulator")
+        });
+    }
+    if let Some((api, arch)) = tag.strip_prefix("android_").and_then(|rest| rest.split_once('_')) {
+        return numeric(api) && matches!(arch, "armeabi_v7a" | "arm64_v8a" | "x86" | "x86_64");
+    }
+    false
+}
+
 /// Case-insensitive suffix test (`.WHL` is a wheel too).
 #[must_use]
 pub fn has_suffix(name: &str, suffix: &str) -> bool {
@@ -313,6 +373,25 @@ mod tests {
             ("my_pkg", "1.0.0rc1")
         );
         assert!(DistFilename::parse("nodash.tar.gz").is_err());
+    }
+
+    #[test]
+    fn pypi_platform_tags() {
+        for tag in [
+            "any",
+            "manylinux_2_17_x86_64",
+            "musllinux_1_2_aarch64",
+            "macosx_10_9_x86_64",
+            "macosx_11_0_arm64",
+            "win_amd64",
+            "ios_13_0_arm64_iphoneos",
+            "android_21_arm64_v8a",
+        ] {
+            assert!(pypi_platform_supported(tag), "{tag}");
+        }
+        for tag in ["linux_x86_64", "macosx_11_1_arm64", "manylinux_2_17_sparc", "freebsd_14_amd64"] {
+            assert!(!pypi_platform_supported(tag), "{tag}");
+        }
     }
 
     #[test]

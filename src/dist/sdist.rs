@@ -224,7 +224,7 @@ fn walk_tar(file: File, file_size: u64, walk: &mut Walk) {
 
 fn bomb(unpacked: u64, packed: u64) -> String {
     format!(
-        "unpacks to at least {} from an archive of {}: a compression ratio over {MAX_RATIO} is a decompression bomb; stopped reading",
+        "would unpack to at least {} from an archive of {}: a compression ratio over {MAX_RATIO} is a decompression bomb and PyPI refuses it; stopped reading",
         human(unpacked),
         human(packed)
     )

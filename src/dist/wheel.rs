@@ -366,7 +366,10 @@ fn check_record(
         }
     }
     let mut buffer = vec![0_u8; BUFFER_BYTES];
-    for (name, &index) in members {
+    // Archive order, so the file is read front to back.
+    let mut in_order: Vec<(&String, usize)> = members.iter().map(|(n, &i)| (n, i)).collect();
+    in_order.sort_by_key(|(_, index)| *index);
+    for (name, index) in in_order {
         if unhashed.contains(name) {
             continue;
         }
@@ -559,6 +562,31 @@ mod tests {
     fn csv_with_quotes() {
         let rows = parse_csv("a,b,1\n\"x,y\",\"q\"\"r\",2\r\n");
         assert_eq!(rows, vec![vec!["a", "b", "1"], vec!["x,y", "q\"r", "2"]]);
+    }
+
+    #[test]
+    fn too_many_members_is_an_error_before_anything_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo-1.0-py3-none-any.whl");
+        let mut writer = zip::ZipWriter::new(File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for index in 0..=MAX_ENTRIES {
+            writer.start_file(format!("d/{index}"), options).unwrap();
+        }
+        writer.finish().unwrap();
+        let filename = DistFilename::parse("demo-1.0-py3-none-any.whl").unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        let inspection = inspect(&path, &filename, size).unwrap();
+        assert_eq!(inspection.findings.len(), 1, "{:?}", inspection.findings);
+        assert!(
+            inspection.findings[0]
+                .message
+                .starts_with("holds 100001 members, more than the 100000"),
+            "{:?}",
+            inspection.findings
+        );
+        assert!(inspection.metadata_text.is_none());
     }
 
     #[test]
