@@ -249,7 +249,10 @@ fn verify_metadata_false_skips_only_the_content_rules() {
 #[test]
 fn pypi_refuses_unrepaired_linux_wheels_other_indexes_do_not() {
     let workspace = Workspace::new();
-    copy_dir(&fixture("wheel-linux-platform"), &workspace.path().join("dist"));
+    copy_dir(
+        &fixture("wheel-linux-platform"),
+        &workspace.path().join("dist"),
+    );
     // Default repository-url: upload.pypi.org. A dry run, so nothing could be sent anyway.
     let run = workspace.run(&[("INPUT_DRY-RUN", "true")]);
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);

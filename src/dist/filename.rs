@@ -283,21 +283,34 @@ pub fn pypi_platform_supported(tag: &str) -> bool {
         "linux_armv7l",
     ];
     const MAC_ARCHES: [&str; 11] = [
-        "ppc", "ppc64", "i386", "x86_64", "arm64", "intel", "fat", "fat3", "fat64", "universal",
+        "ppc",
+        "ppc64",
+        "i386",
+        "x86_64",
+        "arm64",
+        "intel",
+        "fat",
+        "fat3",
+        "fat64",
+        "universal",
         "universal2",
     ];
-    const LINUX_ARCHES: [&str; 7] = ["x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64"];
+    const LINUX_ARCHES: [&str; 7] = [
+        "x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64",
+    ];
     let numeric = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
     let versioned = |rest: &str| -> Option<(String, String, String)> {
         let mut parts = rest.splitn(3, '_');
         let (major, minor, arch) = (parts.next()?, parts.next()?, parts.next()?);
-        (numeric(major) && numeric(minor)).then(|| (major.to_owned(), minor.to_owned(), arch.to_owned()))
+        (numeric(major) && numeric(minor))
+            .then(|| (major.to_owned(), minor.to_owned(), arch.to_owned()))
     };
     if STATIC.contains(&tag) {
         return true;
     }
     if let Some((major, minor, arch)) = tag.strip_prefix("macosx_").and_then(versioned) {
-        let major_ok = major == "10" || (major.parse::<u32>().is_ok_and(|m| m >= 11) && minor == "0");
+        let major_ok =
+            major == "10" || (major.parse::<u32>().is_ok_and(|m| m >= 11) && minor == "0");
         return major_ok && MAC_ARCHES.contains(&arch.as_str());
     }
     if let Some((_, _, arch)) = tag.strip_prefix("manylinux_").and_then(versioned) {
@@ -311,7 +324,10 @@ pub fn pypi_platform_supported(tag: &str) -> bool {
             matches!(arch, "arm64" | "x86_64") && matches!(sdk, "iphoneos" | "iphonesimulator")
         });
     }
-    if let Some((api, arch)) = tag.strip_prefix("android_").and_then(|rest| rest.split_once('_')) {
+    if let Some((api, arch)) = tag
+        .strip_prefix("android_")
+        .and_then(|rest| rest.split_once('_'))
+    {
         return numeric(api) && matches!(arch, "armeabi_v7a" | "arm64_v8a" | "x86" | "x86_64");
     }
     false
@@ -389,7 +405,12 @@ mod tests {
         ] {
             assert!(pypi_platform_supported(tag), "{tag}");
         }
-        for tag in ["linux_x86_64", "macosx_11_1_arm64", "manylinux_2_17_sparc", "freebsd_14_amd64"] {
+        for tag in [
+            "linux_x86_64",
+            "macosx_11_1_arm64",
+            "manylinux_2_17_sparc",
+            "freebsd_14_amd64",
+        ] {
             assert!(!pypi_platform_supported(tag), "{tag}");
         }
     }

@@ -182,14 +182,19 @@ fn walk_tar(file: File, file_size: u64, walk: &mut Walk) {
                 Ok(entry) => entry,
                 Err(error) => return walk.fatal(damaged(&error)),
             };
+            let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let declared = entry.header().size().unwrap_or(u64::MAX);
             if exceeds_ratio(unpacked_count.get().saturating_add(declared), file_size) {
-                return walk.fatal(bomb(
-                    unpacked_count.get().saturating_add(declared),
-                    file_size,
+                walk.inspection.push(Finding::error(
+                    Some(&path),
+                    format!(
+                        "declares {}: {}",
+                        human(declared),
+                        bomb(unpacked_count.get().saturating_add(declared), file_size)
+                    ),
                 ));
+                return;
             }
-            let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let link = entry
                 .link_name_bytes()
                 .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())

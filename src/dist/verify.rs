@@ -49,7 +49,10 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
         }
         if to_pypi && dist.kind() == DistKind::Wheel {
             let platforms = dist.filename.platform_tag.as_deref().unwrap_or_default();
-            for platform in platforms.split('.').filter(|p| !super::filename::pypi_platform_supported(p)) {
+            for platform in platforms
+                .split('.')
+                .filter(|p| !super::filename::pypi_platform_supported(p))
+            {
                 report.errors.push(format!(
                     "{}: PyPI refuses the platform tag `{platform}`; repair the wheel for a portable platform (auditwheel for manylinux/musllinux, delocate for macOS), e.g. with cibuildwheel",
                     dist.file_name()
