@@ -59,6 +59,18 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
                 ));
             }
         }
+        if to_pypi && settings.verify_metadata {
+            for requirement in dist
+                .metadata
+                .get_all("Requires-Dist")
+                .filter(|r| is_direct_reference(r))
+            {
+                report.errors.push(format!(
+                    "{}: Requires-Dist `{requirement}` is a direct reference (`name @ URL`); PyPI refuses dists that depend on a URL. Depend on a released version instead",
+                    dist.file_name()
+                ));
+            }
+        }
         if let Some(version) = dist.metadata.version() {
             let local = Version::from_str(version).is_ok_and(|v| v.is_local());
             if local && to_pypi {
@@ -134,6 +146,14 @@ pub fn consistency(filename: &DistFilename, metadata: &CoreMetadata, member: &st
         },
     }
     findings
+}
+
+/// `name @ https://...` (PEP 508 URL requirement), ignoring an `@` inside the marker.
+fn is_direct_reference(requirement: &str) -> bool {
+    requirement
+        .split(';')
+        .next()
+        .is_some_and(|head| head.contains('@'))
 }
 
 /// Checks across the whole set: one name and one version, at most one sdist, no file twice
@@ -286,6 +306,14 @@ pub fn check_version(tag: &str, tag_source: &str, dists: &[Dist]) -> Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn direct_references() {
+        assert!(is_direct_reference("demo @ https://example.org/demo.whl"));
+        assert!(is_direct_reference("demo[x]@ git+https://example.org/demo"));
+        assert!(!is_direct_reference("demo>=1.0; python_version >= '3.9'"));
+        assert!(!is_direct_reference("demo; extra == 'a@b'"));
+    }
 
     #[test]
     fn tags_name_versions() {
