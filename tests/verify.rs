@@ -180,6 +180,7 @@ rejected! {
     two_sdists: "two-sdists";
     mixed_versions: "mixed-versions";
     zip_bomb: "wheel-zip-bomb";
+    duplicate_member_names: "wheel-duplicate-member";
     tar_bomb: "sdist-tar-bomb";
     every_problem_of_every_file_together: "many-problems";
     tag_does_not_match_version: "valid-hatchling-2.4", "GITHUB_REF" = "refs/tags/v1.0.1";

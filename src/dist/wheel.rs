@@ -49,6 +49,17 @@ pub fn inspect(
             ),
         )));
     }
+    if let Some(declared) = central_directory_entries(path, file_size) {
+        if declared != archive.len() as u64 {
+            inspection.push(Finding::error(
+                None,
+                format!(
+                    "the central directory declares {declared} members but only {} distinct names: some member names appear twice, and installers may unpack a different copy than the one checked. Rebuild the wheel",
+                    archive.len()
+                ),
+            ));
+        }
+    }
     let members = list_members(&mut archive, file_size, &mut inspection);
     if inspection.has_errors() && members.is_empty() {
         return Ok(inspection);
@@ -79,6 +90,34 @@ pub fn inspect(
     }
     inspection.members = members.into_keys().collect();
     Ok(inspection)
+}
+
+/// The entry count the end-of-central-directory record declares (zip64 aware); the zip crate
+/// keeps one entry per name, so a smaller count there means duplicate names.
+fn central_directory_entries(path: &Path, file_size: u64) -> Option<u64> {
+    use std::io::{Seek as _, SeekFrom};
+    const EOCD: &[u8] = b"PK\x05\x06";
+    const ZIP64_LOCATOR: &[u8] = b"PK\x06\x07";
+    let mut file = File::open(path).ok()?;
+    let tail_length = file_size.min(22 + 65_535 + 20);
+    file.seek(SeekFrom::Start(file_size - tail_length)).ok()?;
+    let mut tail = Vec::new();
+    (&mut file).take(tail_length).read_to_end(&mut tail).ok()?;
+    let at = tail.windows(4).rposition(|window| window == EOCD)?;
+    let record = tail.get(at..at + 22)?;
+    let count = u16::from_le_bytes([record[10], record[11]]);
+    if count != u16::MAX {
+        return Some(u64::from(count));
+    }
+    let locator = tail.get(at.checked_sub(20)?..at)?;
+    if &locator[..4] != ZIP64_LOCATOR {
+        return None;
+    }
+    let offset = u64::from_le_bytes(locator[8..16].try_into().ok()?);
+    file.seek(SeekFrom::Start(offset.checked_add(32)?)).ok()?;
+    let mut entries = [0_u8; 8];
+    file.read_exact(&mut entries).ok()?;
+    Some(u64::from_le_bytes(entries))
 }
 
 /// Member names (files only) to their index; unsafe names, odd compression and bombs reported.
