@@ -81,9 +81,9 @@ pub fn check(metadata: &CoreMetadata, contents: &Contents<'_>) -> Vec<Finding> {
     }
     rules.summary(metadata);
     rules.content_type(metadata);
-    rules.license(metadata, contents);
+    rules.license(metadata, contents, declared);
     rules.dynamic(metadata);
-    if let Some(specifier) = metadata.get("Requires-Python") {
+    if let Some(specifier) = known(metadata, "Requires-Python") {
         if let Err(error) = VersionSpecifiers::from_str(specifier) {
             rules.error(format!(
                 "Requires-Python `{specifier}` is not a valid version specifier ({error}); write it like `>=3.9`"
@@ -92,7 +92,7 @@ pub fn check(metadata: &CoreMetadata, contents: &Contents<'_>) -> Vec<Finding> {
     }
     rules.urls(metadata);
     for field in ["Author-email", "Maintainer-email"] {
-        if let Some(value) = metadata.get(field) {
+        if let Some(value) = known(metadata, field) {
             for address in split_addresses(value) {
                 if !valid_address(&address) {
                     rules.error(format!(
@@ -164,7 +164,13 @@ impl Rules<'_> {
                 seen.push(name);
             }
             if let Some(declared) = declared {
-                if *introduced > declared && *introduced >= (2, 1) {
+                if *name == "License-File" && declared < (2, 4) {
+                    // setuptools 56 to 76 wrote License-File into 2.1/2.2 metadata; indexes take it.
+                    self.warning(format!(
+                        "License-File belongs to Metadata-Version 2.4, but the file declares {}.{} (an older setuptools); upgrade the build backend",
+                        declared.0, declared.1
+                    ));
+                } else if *introduced > declared && *introduced >= (2, 1) {
                     self.error(format!(
                         "{name} needs Metadata-Version {}.{} or later, but the file declares {}.{}; raise Metadata-Version (upgrade the build backend)",
                         introduced.0, introduced.1, declared.0, declared.1
@@ -175,7 +181,7 @@ impl Rules<'_> {
     }
 
     fn summary(&mut self, metadata: &CoreMetadata) {
-        let Some(summary) = metadata.get("Summary") else {
+        let Some(summary) = known(metadata, "Summary") else {
             return;
         };
         let length = summary.chars().count();
@@ -193,7 +199,7 @@ impl Rules<'_> {
     }
 
     fn content_type(&mut self, metadata: &CoreMetadata) {
-        let Some(value) = metadata.get("Description-Content-Type") else {
+        let Some(value) = known(metadata, "Description-Content-Type") else {
             return;
         };
         let mut parts = value.split(';').map(str::trim);
@@ -232,8 +238,13 @@ impl Rules<'_> {
         }
     }
 
-    fn license(&mut self, metadata: &CoreMetadata, contents: &Contents<'_>) {
-        let expression = metadata.get("License-Expression");
+    fn license(
+        &mut self,
+        metadata: &CoreMetadata,
+        contents: &Contents<'_>,
+        declared: Option<(u8, u8)>,
+    ) {
+        let expression = known(metadata, "License-Expression");
         if let Some(expression) = expression {
             if let Err(error) = spdx::Expression::parse(expression) {
                 self.error(format!(
@@ -241,12 +252,16 @@ impl Rules<'_> {
                     error.reason
                 ));
             }
-            if metadata.get("License").is_some() {
+            if known(metadata, "License").is_some() {
                 self.error(
                     "both License and License-Expression are set; they are exclusive (PEP 639). Remove the `license = {text = ...}` table or the License classifier text and keep the SPDX expression"
                         .to_owned(),
                 );
             }
+        }
+        // Before 2.4, License-File paths had no fixed place in the archive.
+        if declared.is_none_or(|declared| declared < (2, 4)) {
+            return;
         }
         for path in metadata.get_all("License-File") {
             if let Some(problem) = unsafe_path(path) {
@@ -285,7 +300,7 @@ impl Rules<'_> {
 
     fn urls(&mut self, metadata: &CoreMetadata) {
         for field in ["Home-page", "Download-URL"] {
-            if let Some(url) = metadata.get(field) {
+            if let Some(url) = known(metadata, field) {
                 if !valid_url(url) {
                     self.error(format!("{field} `{url}` is not a valid http(s) URL"));
                 }
@@ -312,6 +327,14 @@ impl Rules<'_> {
             }
         }
     }
+}
+
+/// A field's first value; `UNKNOWN` (what distutils wrote for a missing value, and what
+/// Warehouse drops) counts as absent.
+fn known<'a>(metadata: &'a CoreMetadata, field: &str) -> Option<&'a str> {
+    metadata
+        .get(field)
+        .filter(|value| value.trim() != "UNKNOWN")
 }
 
 fn valid_url(url: &str) -> bool {
@@ -398,7 +421,7 @@ mod tests {
             "License-Expression needs Metadata-Version 2.4",
             "`MIT OR Bogus` is not a valid SPDX",
             "both License and License-Expression",
-            "License-File `COPYING` is not in the archive",
+            "License-File belongs to Metadata-Version 2.4",
             "Description-Content-Type `text/html`",
             "PyPI accepts at most 32",
             "Requires-Python `>=>3`",
@@ -410,6 +433,21 @@ mod tests {
                 "{expected} not in {found:#?}"
             );
         }
+    }
+
+    #[test]
+    fn license_files_must_be_in_the_archive_from_2_4() {
+        let text = "Metadata-Version: 2.4\nName: demo\nVersion: 1.0\nLicense-File: COPYING\nLicense-File: ../x\n";
+        let found = findings(text, &[]);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].contains("expected member `demo-1.0/COPYING`"));
+        assert!(found[1].contains("a `..` step"));
+    }
+
+    #[test]
+    fn unknown_values_from_distutils_count_as_absent() {
+        let text = "Metadata-Version: 1.1\nName: demo\nVersion: 1.0\nHome-page: UNKNOWN\nAuthor-email: UNKNOWN\nLicense: UNKNOWN\n";
+        assert_eq!(findings(text, &[]), Vec::<String>::new());
     }
 
     #[test]
