@@ -145,6 +145,7 @@ impl Rules<'_> {
 
     fn fields(&mut self, metadata: &CoreMetadata, declared: Option<(u8, u8)>) {
         let mut seen: Vec<&str> = Vec::new();
+        let mut reported: Vec<&str> = Vec::new();
         for (key, _) in &metadata.fields {
             let Some((name, introduced, repeatable)) = FIELDS
                 .iter()
@@ -163,14 +164,18 @@ impl Rules<'_> {
                 }
                 seen.push(name);
             }
+            if reported.contains(name) {
+                continue;
+            }
             if let Some(declared) = declared {
-                if *name == "License-File" && declared < (2, 4) {
-                    // setuptools 56 to 76 wrote License-File into 2.1/2.2 metadata; indexes take it.
-                    self.warning(format!(
-                        "License-File belongs to Metadata-Version 2.4, but the file declares {}.{} (an older setuptools); upgrade the build backend",
-                        declared.0, declared.1
-                    ));
-                } else if *introduced > declared && *introduced >= (2, 1) {
+                if *introduced > declared {
+                    reported.push(name);
+                }
+                // setuptools 56 to 76 (and maturin, hatchling before 1.26) wrote License-File
+                // into 2.1 to 2.3 metadata, and PyPI takes it (it does not validate that form
+                // field), so it is exempt; every other field newer than the file is an error.
+                let exempt = *name == "License-File";
+                if !exempt && *introduced > declared && *introduced >= (2, 1) {
                     self.error(format!(
                         "{name} needs Metadata-Version {}.{} or later, but the file declares {}.{}; raise Metadata-Version (upgrade the build backend)",
                         introduced.0, introduced.1, declared.0, declared.1
@@ -421,7 +426,6 @@ mod tests {
             "License-Expression needs Metadata-Version 2.4",
             "`MIT OR Bogus` is not a valid SPDX",
             "both License and License-Expression",
-            "License-File belongs to Metadata-Version 2.4",
             "Description-Content-Type `text/html`",
             "PyPI accepts at most 32",
             "Requires-Python `>=>3`",

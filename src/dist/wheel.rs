@@ -320,7 +320,19 @@ fn check_wheel_file(
         Some(_) => {}
     }
     let expected = expand_tags(filename);
-    let found: BTreeSet<String> = wheel.get_all("Tag").map(str::to_owned).collect();
+    // Expanded on both sides: some builders (maturin) write compressed sets in Tag lines too.
+    let found: BTreeSet<String> = wheel
+        .get_all("Tag")
+        .flat_map(|tag| {
+            let mut parts = tag.splitn(3, '-');
+            let (python, abi, platform) = (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            );
+            expand(python, abi, platform)
+        })
+        .collect();
     if found != expected {
         inspection.push(Finding::error(
             Some(member),
@@ -355,17 +367,18 @@ fn list_or_none(tags: &BTreeSet<String>) -> String {
 /// The file name's compressed tag sets expanded: `py2.py3-none-any` -> py2-none-any, py3-none-any.
 #[must_use]
 pub fn expand_tags(filename: &DistFilename) -> BTreeSet<String> {
-    let split = |tag: &Option<String>| -> Vec<String> {
-        tag.as_deref()
-            .unwrap_or_default()
-            .split('.')
-            .map(str::to_owned)
-            .collect()
-    };
+    expand(
+        filename.python_tag.as_deref().unwrap_or_default(),
+        filename.abi_tag.as_deref().unwrap_or_default(),
+        filename.platform_tag.as_deref().unwrap_or_default(),
+    )
+}
+
+fn expand(python: &str, abi: &str, platform: &str) -> BTreeSet<String> {
     let mut tags = BTreeSet::new();
-    for python in split(&filename.python_tag) {
-        for abi in split(&filename.abi_tag) {
-            for platform in split(&filename.platform_tag) {
+    for python in python.split('.') {
+        for abi in abi.split('.') {
+            for platform in platform.split('.') {
                 tags.insert(format!("{python}-{abi}-{platform}"));
             }
         }
