@@ -642,6 +642,30 @@ mod tests {
     }
 
     #[test]
+    fn wheel_file_tags_compare_expanded() {
+        let filename = DistFilename::parse(
+            "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        )
+        .unwrap();
+        let check = |text: &str| {
+            let mut inspection = Inspection::default();
+            check_wheel_file(text, "demo-1.0.dist-info/WHEEL", &filename, &mut inspection);
+            inspection.findings
+        };
+        // maturin writes the compressed set in one Tag line; setuptools one line per tag.
+        let compressed = "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64\n";
+        assert_eq!(check(compressed), vec![]);
+        let expanded = "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-manylinux_2_17_x86_64\nTag: cp311-cp311-manylinux2014_x86_64\n";
+        assert_eq!(check(expanded), vec![]);
+        let renamed = "Wheel-Version: 2.0\nTag: py3-none-any\n";
+        let messages: Vec<String> = check(renamed).into_iter().map(|f| f.message).collect();
+        assert_eq!(messages.len(), 3, "{messages:#?}");
+        assert!(messages[0].contains("Wheel-Version is `2.0`"));
+        assert!(messages[1].contains("no Root-Is-Purelib"));
+        assert!(messages[2].contains("(py3-none-any) do not match"));
+    }
+
+    #[test]
     fn tags_expand() {
         let filename = DistFilename::parse("demo-1.0-py2.py3-none-any.whl").unwrap();
         assert_eq!(
