@@ -87,7 +87,7 @@ measure() {
         if [ -z "$best" ] || [ "$(echo "$cpu < $best" | bc -l)" = 1 ]; then
             best=$cpu
             rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$work/time.txt")
-            split="user=${user}s,sys=${sys}s"
+            split="user=${user}s,sys=${sys}s,wall=$(awk -F'): ' '/Elapsed/ {print $2}' "$work/time.txt")"
         fi
     done
     echo "$best $rss $split"
