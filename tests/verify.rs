@@ -188,6 +188,14 @@ rejected! {
     structure_checks_run_without_verify_metadata: "wheel-record-mismatch", "INPUT_VERIFY-METADATA" = "false";
 }
 
+#[test]
+fn the_recorder_counts_a_real_attempt() {
+    // The control for every `connections == 0` above: valid dists do reach the recorder.
+    let (run, connections) = publish("valid-hatchling-2.4", &[]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(connections > 0, "{}", run.stdout);
+}
+
 fn assert_passes(case: &str, extra: &[(&str, &str)]) -> RunOutput {
     let mut env = vec![("INPUT_DRY-RUN", "true")];
     env.extend_from_slice(extra);
