@@ -294,3 +294,100 @@ fn walk_zip(file: File, file_size: u64, walk: &mut Walk) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gzip tar with the given (path, kind, link target) members.
+    fn sdist(members: &[(&str, tar::EntryType, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo-1.0.tar.gz");
+        let file = File::create(&path).unwrap();
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::fast(),
+        ));
+        for (name, kind, target) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(*kind);
+            header.set_mode(0o644);
+            let data: &[u8] = if *kind == tar::EntryType::Regular {
+                b"Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n"
+            } else {
+                b""
+            };
+            header.set_size(data.len() as u64);
+            if target.is_empty() {
+                builder.append_data(&mut header, name, data).unwrap();
+            } else {
+                builder.append_link(&mut header, name, target).unwrap();
+            }
+        }
+        builder.into_inner().unwrap().finish().unwrap();
+        (dir, path)
+    }
+
+    fn messages(members: &[(&str, tar::EntryType, &str)]) -> Vec<String> {
+        let (_dir, path) = sdist(members);
+        let filename = DistFilename::parse("demo-1.0.tar.gz").unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        inspect(&path, &filename, size)
+            .unwrap()
+            .findings
+            .into_iter()
+            .map(|finding| finding.render("demo-1.0.tar.gz"))
+            .collect()
+    }
+
+    use tar::EntryType::{Block, Fifo, Link, Regular, Symlink};
+
+    #[test]
+    fn a_clean_sdist_with_inner_links_passes() {
+        assert_eq!(
+            messages(&[
+                ("demo-1.0/PKG-INFO", Regular, ""),
+                ("demo-1.0/src/a.py", Regular, ""),
+                ("demo-1.0/src/b.py", Symlink, "a.py"),
+                ("demo-1.0/c.py", Link, "demo-1.0/src/a.py"),
+            ]),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn devices_outside_links_and_stray_tops_are_errors() {
+        let found = messages(&[
+            ("demo-1.0/PKG-INFO", Regular, ""),
+            ("demo-1.0/dev", Block, ""),
+            ("demo-1.0/pipe", Fifo, ""),
+            ("demo-1.0/up", Symlink, "../../x"),
+            ("demo-1.0/hard", Link, "etc/shadow"),
+            ("other/file.py", Regular, ""),
+        ]);
+        let expected = [
+            "demo-1.0.tar.gz: demo-1.0/dev: is a block device",
+            "demo-1.0.tar.gz: demo-1.0/pipe: is a fifo",
+            "demo-1.0.tar.gz: demo-1.0/up: is a link to `../../x`, outside",
+            "demo-1.0.tar.gz: demo-1.0/hard: is a link to `etc/shadow`, outside",
+            "demo-1.0.tar.gz: an sdist has one top folder, found `demo-1.0/` and also `other`",
+        ];
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+        for (message, start) in found.iter().zip(expected) {
+            assert!(
+                message.starts_with(start),
+                "{message} should start with {start}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_top_folder_must_match_the_file_name() {
+        let found = messages(&[("Demo-1.0/PKG-INFO", Regular, "")]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].contains("the top folder must be `demo-1.0/`"),
+            "{found:#?}"
+        );
+    }
+}
