@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod filename;
 pub mod metadata;
+pub mod record;
 pub mod rules;
 pub mod sdist;
 pub mod verify;
