@@ -126,7 +126,7 @@ fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
     for result in results {
         match result {
             Ok(dist) => dists.push(dist),
-            Err(error) => errors.push(error.to_string()),
+            Err(error) => errors.extend(error.messages()),
         }
     }
     let verification = dist::verify::verify_all(settings, &dists);

@@ -2,7 +2,12 @@
 //! (<https://packaging.python.org/specifications/binary-distribution-format/>) and PEP 625
 //! sdist names.
 
+use std::str::FromStr as _;
+
+use pep440_rs::Version;
+
 use super::DistError;
+use super::archive::Finding;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DistKind {
@@ -129,6 +134,205 @@ impl DistFilename {
     }
 }
 
+impl DistFilename {
+    /// The file name's version as PEP 440, `None` when it is not one.
+    #[must_use]
+    pub fn parsed_version(&self) -> Option<Version> {
+        Version::from_str(&self.version).ok()
+    }
+
+    /// The rules for the name itself: wheel names per the binary distribution format with a
+    /// normalised name, sdist names per PEP 625, a PEP 440 version.
+    #[must_use]
+    pub fn check(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let version = self.parsed_version();
+        if version.is_none() {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "the version `{}` in the file name is not a valid PEP 440 version; set a version like 1.2.3, 1.2.3rc1 or 1.2.3.post1 and rebuild",
+                    self.version
+                ),
+            ));
+        }
+        if !valid_project_name(&self.name) {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "the name `{}` in the file name is not a valid project name (letters, digits, `.`, `_`, `-`, starting and ending with a letter or digit)",
+                    self.name
+                ),
+            ));
+        }
+        match self.kind {
+            DistKind::Wheel => self.check_wheel(&mut findings),
+            DistKind::Sdist => self.check_sdist(version.as_ref(), &mut findings),
+        }
+        findings
+    }
+
+    fn check_wheel(&self, findings: &mut Vec<Finding>) {
+        let escaped = escape_name(&self.name);
+        if valid_project_name(&self.name) && self.name != escaped {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "the name part `{}` is not normalised: expected `{escaped}` (lower case, runs of `-_.` as one `_`); PyPI refuses it. Rebuild with a current build backend",
+                    self.name
+                ),
+            ));
+        }
+        if let Some(build) = &self.build_tag {
+            if !build.starts_with(|c: char| c.is_ascii_digit())
+                || !build.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                findings.push(Finding::error(
+                    None,
+                    format!(
+                        "the build tag `{build}` must start with a digit and hold only letters, digits and `_`"
+                    ),
+                ));
+            }
+        }
+        for (what, tag) in [
+            ("python", &self.python_tag),
+            ("abi", &self.abi_tag),
+            ("platform", &self.platform_tag),
+        ] {
+            let tag = tag.as_deref().unwrap_or_default();
+            let valid = tag.split('.').all(|part| {
+                !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            if !valid {
+                findings.push(Finding::error(
+                    None,
+                    format!(
+                        "the {what} tag `{tag}` is not valid: `.`-separated parts of letters, digits and `_`"
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn check_sdist(&self, version: Option<&Version>, findings: &mut Vec<Finding>) {
+        if has_suffix(&self.file_name, ".zip") {
+            findings.push(Finding::warning(
+                None,
+                "a legacy .zip sdist: PEP 625 sdists are .tar.gz and PyPI refuses new .zip sdists; build one with `python -m build --sdist`",
+            ));
+            return;
+        }
+        let Some(version) = version else { return };
+        let expected = format!("{}-{version}.tar.gz", escape_name(&self.name));
+        if self.file_name != expected {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "the file name breaks PEP 625: expected `{expected}` (normalised name, normalised version, .tar.gz), found `{}`; PyPI refuses it. Rebuild with a current build backend (setuptools >= 69.3, hatchling, flit-core >= 3.11)",
+                    self.file_name
+                ),
+            ));
+        }
+    }
+}
+
+/// The escaped name of wheel and sdist file names: PEP 503 normalised, `-` written `_`.
+#[must_use]
+pub fn escape_name(name: &str) -> String {
+    normalize_name(name).replace('-', "_")
+}
+
+/// A valid project name: `^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$`, any case.
+#[must_use]
+pub fn valid_project_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    first.is_ascii_alphanumeric()
+        && last.is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Whether `PyPI` accepts a wheel platform tag (Warehouse `forklift/legacy.py`
+/// `_valid_platform_tag`): a Linux wheel must be manylinux/musllinux, macOS and iOS/Android
+/// tags need known architectures. `linux_x86_64` (a wheel not repaired by auditwheel) is refused.
+#[must_use]
+pub fn pypi_platform_supported(tag: &str) -> bool {
+    const STATIC: [&str; 18] = [
+        "any",
+        "win32",
+        "win_arm64",
+        "win_amd64",
+        "win_ia64",
+        "manylinux1_x86_64",
+        "manylinux1_i686",
+        "manylinux2010_x86_64",
+        "manylinux2010_i686",
+        "manylinux2014_x86_64",
+        "manylinux2014_i686",
+        "manylinux2014_aarch64",
+        "manylinux2014_armv7l",
+        "manylinux2014_ppc64",
+        "manylinux2014_ppc64le",
+        "manylinux2014_s390x",
+        "linux_armv6l",
+        "linux_armv7l",
+    ];
+    const MAC_ARCHES: [&str; 11] = [
+        "ppc",
+        "ppc64",
+        "i386",
+        "x86_64",
+        "arm64",
+        "intel",
+        "fat",
+        "fat3",
+        "fat64",
+        "universal",
+        "universal2",
+    ];
+    const LINUX_ARCHES: [&str; 7] = [
+        "x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64",
+    ];
+    let numeric = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let versioned = |rest: &str| -> Option<(String, String, String)> {
+        let mut parts = rest.splitn(3, '_');
+        let (major, minor, arch) = (parts.next()?, parts.next()?, parts.next()?);
+        (numeric(major) && numeric(minor))
+            .then(|| (major.to_owned(), minor.to_owned(), arch.to_owned()))
+    };
+    if STATIC.contains(&tag) {
+        return true;
+    }
+    if let Some((major, minor, arch)) = tag.strip_prefix("macosx_").and_then(versioned) {
+        let major_ok =
+            major == "10" || (major.parse::<u32>().is_ok_and(|m| m >= 11) && minor == "0");
+        return major_ok && MAC_ARCHES.contains(&arch.as_str());
+    }
+    if let Some((_, _, arch)) = tag.strip_prefix("manylinux_").and_then(versioned) {
+        return LINUX_ARCHES.contains(&arch.as_str()) || arch == "ppc64";
+    }
+    if let Some((_, _, arch)) = tag.strip_prefix("musllinux_").and_then(versioned) {
+        return LINUX_ARCHES.contains(&arch.as_str());
+    }
+    if let Some((_, _, rest)) = tag.strip_prefix("ios_").and_then(versioned) {
+        return rest.rsplit_once('_').is_some_and(|(arch, sdk)| {
+            matches!(arch, "arm64" | "x86_64") && matches!(sdk, "iphoneos" | "iphonesimulator")
+        });
+    }
+    if let Some((api, arch)) = tag
+        .strip_prefix("android_")
+        .and_then(|rest| rest.split_once('_'))
+    {
+        return numeric(api) && matches!(arch, "armeabi_v7a" | "arm64_v8a" | "x86" | "x86_64");
+    }
+    false
+}
+
 /// Case-insensitive suffix test (`.WHL` is a wheel too).
 #[must_use]
 pub fn has_suffix(name: &str, suffix: &str) -> bool {
@@ -185,6 +389,30 @@ mod tests {
             ("my_pkg", "1.0.0rc1")
         );
         assert!(DistFilename::parse("nodash.tar.gz").is_err());
+    }
+
+    #[test]
+    fn pypi_platform_tags() {
+        for tag in [
+            "any",
+            "manylinux_2_17_x86_64",
+            "musllinux_1_2_aarch64",
+            "macosx_10_9_x86_64",
+            "macosx_11_0_arm64",
+            "win_amd64",
+            "ios_13_0_arm64_iphoneos",
+            "android_21_arm64_v8a",
+        ] {
+            assert!(pypi_platform_supported(tag), "{tag}");
+        }
+        for tag in [
+            "linux_x86_64",
+            "macosx_11_1_arm64",
+            "manylinux_2_17_sparc",
+            "freebsd_14_amd64",
+        ] {
+            assert!(!pypi_platform_supported(tag), "{tag}");
+        }
     }
 
     #[test]

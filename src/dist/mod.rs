@@ -1,8 +1,11 @@
 //! Distributions: discovery in packages-dir, core metadata, digests. The deep checks of
 //! DESIGN §3 live in [`verify`].
 
+pub mod archive;
 pub mod filename;
 pub mod metadata;
+pub mod record;
+pub mod rules;
 pub mod sdist;
 pub mod verify;
 pub mod wheel;
@@ -17,6 +20,7 @@ use blake2::{Blake2b, Digest as _};
 use md5::Md5;
 use sha2::Sha256;
 
+pub use archive::{Category, Finding, Inspection, Severity};
 pub use filename::{DistFilename, DistKind};
 pub use metadata::CoreMetadata;
 
@@ -30,6 +34,12 @@ pub enum DistError {
     },
     #[error("{file}: {problem}")]
     Invalid { file: String, problem: String },
+    /// The archive is too broken to read its metadata; every problem found on the way.
+    #[error("{}", findings.iter().map(|f| f.render(file)).collect::<Vec<_>>().join("\n"))]
+    Rejected {
+        file: String,
+        findings: Vec<Finding>,
+    },
 }
 
 impl DistError {
@@ -44,6 +54,19 @@ impl DistError {
         Self::Io {
             path: path.display().to_string(),
             source,
+        }
+    }
+
+    /// One line per problem, for the combined verification report.
+    #[must_use]
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            Self::Rejected { file, findings } => findings
+                .iter()
+                .filter(|finding| finding.severity == Severity::Error)
+                .map(|finding| finding.render(file))
+                .collect(),
+            other => vec![other.to_string()],
         }
     }
 }
@@ -64,6 +87,9 @@ pub struct Dist {
     pub size: u64,
     pub digests: Digests,
     pub metadata: CoreMetadata,
+    /// Everything the per-file checks found (errors and warnings, structure and metadata);
+    /// [`verify::verify_all`] decides which of them stop the run.
+    pub findings: Vec<Finding>,
 }
 
 impl Dist {
@@ -239,25 +265,77 @@ pub fn digest_file(path: &Path) -> Result<Digests, DistError> {
     })
 }
 
-/// Read what the upload needs from one dist: file name, metadata, size, digests.
+/// Files above this size get their digests computed on a thread of their own.
+const PARALLEL_DIGEST_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read one dist and check it: file name, archive structure (RECORD hashes, member paths,
+/// limits), metadata consistency and content rules. `Err` when the archive is too broken to
+/// read its metadata; otherwise the findings travel with the [`Dist`].
 pub fn load(path: &Path) -> Result<Dist, DistError> {
     let name = file_name(path);
     let filename = DistFilename::parse(&name)?;
     let size = std::fs::metadata(path)
         .map_err(|error| DistError::io(path, error))?
         .len();
-    let metadata_text = match filename.kind {
-        DistKind::Wheel => wheel::read_metadata(path, &filename)?,
-        DistKind::Sdist => sdist::read_pkg_info(path, &filename)?,
+    let inspect = || match filename.kind {
+        DistKind::Wheel => wheel::inspect(path, &filename, size),
+        DistKind::Sdist => sdist::inspect(path, &filename, size),
     };
-    let metadata = CoreMetadata::parse(&metadata_text)
-        .map_err(|problem| DistError::invalid(&name, problem))?;
-    let digests = digest_file(path)?;
+    // For a large file the whole-file digests run beside the archive checks (the second read
+    // comes from the page cache): the wall time is the longer of the two, not their sum.
+    let (digests, inspection) = if size > PARALLEL_DIGEST_BYTES {
+        std::thread::scope(|scope| {
+            let digests = scope.spawn(|| digest_file(path));
+            let inspection = inspect();
+            let digests = digests
+                .join()
+                .unwrap_or_else(|_| Err(DistError::invalid(&name, "the digest thread failed")));
+            (digests, inspection)
+        })
+    } else {
+        (digest_file(path), inspect())
+    };
+    let inspection = inspection?;
+    let digests = digests?;
+    let mut findings = filename.check();
+    findings.extend(inspection.findings);
+    let member = inspection.metadata_member.as_str();
+    let Some(text) = inspection.metadata_text.as_deref() else {
+        return Err(DistError::Rejected {
+            file: name,
+            findings,
+        });
+    };
+    let metadata = match CoreMetadata::parse(text) {
+        Ok(metadata) => metadata,
+        Err(problem) => {
+            findings.push(Finding::error(
+                Some(member),
+                format!("is not core metadata: {problem}; rebuild the dist"),
+            ));
+            return Err(DistError::Rejected {
+                file: name,
+                findings,
+            });
+        }
+    };
+    findings.extend(verify::consistency(&filename, &metadata, member));
+    let members = &inspection.members;
+    let has_member = |candidate: &str| members.contains(candidate);
+    findings.extend(rules::check(
+        &metadata,
+        &rules::Contents {
+            member,
+            license_root: inspection.license_root.clone(),
+            has_member: &has_member,
+        },
+    ));
     Ok(Dist {
         path: path.to_path_buf(),
         filename,
         size,
         digests,
         metadata,
+        findings,
     })
 }

@@ -1,53 +1,23 @@
 //! Verification before any network call (DESIGN §3): every dist is checked, every failure is
-//! reported, and nothing is sent unless all pass.
+//! reported, and nothing is sent unless all pass. The per-file checks run in [`super::load`];
+//! this module adds the checks across the set and `check-version`, and applies
+//! `verify-metadata`.
 
-use super::Dist;
+use std::collections::BTreeMap;
+use std::str::FromStr as _;
+
+use pep440_rs::Version;
+
+use super::archive::{Category, Finding, Severity};
+use super::filename::{escape_name, normalize_name};
+use super::{CoreMetadata, Dist, DistFilename, DistKind};
+use crate::inputs::Settings;
 
 /// All problems found across the set of dists, reported together.
 #[derive(Debug, Default)]
 pub struct Report {
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
-}
-
-/// Checks across the whole set: one name and one version, at most one sdist.
-#[must_use]
-pub fn check_set(dists: &[Dist]) -> Report {
-    let mut report = Report::default();
-    let mut names = std::collections::BTreeSet::new();
-    let mut versions = std::collections::BTreeSet::new();
-    for dist in dists {
-        if let Some(name) = dist.metadata.name() {
-            names.insert(super::filename::normalize_name(name));
-        }
-        if let Some(version) = dist.metadata.version() {
-            versions.insert(version.to_owned());
-        }
-    }
-    if names.len() > 1 {
-        report.errors.push(format!(
-            "the dists belong to different projects ({}); publish one project per step",
-            names.into_iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    if versions.len() > 1 {
-        report.errors.push(format!(
-            "the dists have different versions ({}); remove stale dists from packages-dir so one version is published",
-            versions.into_iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    let sdists: Vec<&str> = dists
-        .iter()
-        .filter(|dist| dist.kind() == super::DistKind::Sdist)
-        .map(Dist::file_name)
-        .collect();
-    if sdists.len() > 1 {
-        report.errors.push(format!(
-            "more than one sdist ({}); an index accepts only one sdist per release",
-            sdists.join(", ")
-        ));
-    }
-    report
 }
 
 /// Every verification problem of the run, reported together; nothing was sent.
@@ -57,18 +27,306 @@ pub struct VerifyFailed {
     pub errors: Vec<String>,
 }
 
-/// All checks of DESIGN §3 over the loaded dists.
+/// All checks of DESIGN §3 over the loaded dists: each file's findings (metadata content rules
+/// only with `verify-metadata`), the set rules, and `check-version`.
 #[must_use]
-pub fn verify_all(_settings: &crate::inputs::Settings, dists: &[Dist]) -> Report {
-    let mut report = check_set(dists);
+pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
+    let mut report = Report::default();
+    let to_pypi = settings
+        .repository_url
+        .host_str()
+        .is_some_and(|host| host == "upload.pypi.org" || host == "test.pypi.org");
     for dist in dists {
-        let file = dist.file_name();
-        match (dist.metadata.name(), dist.metadata.version()) {
-            (Some(_), Some(_)) => {}
-            _ => report.errors.push(format!(
-                "{file}: core metadata lacks Name or Version; rebuild the dist"
-            )),
+        for finding in &dist.findings {
+            if finding.category == Category::Metadata && !settings.verify_metadata {
+                continue;
+            }
+            let line = finding.render(dist.file_name());
+            match finding.severity {
+                Severity::Error => report.errors.push(line),
+                Severity::Warning => report.warnings.push(line),
+            }
+        }
+        if to_pypi && dist.kind() == DistKind::Wheel {
+            let platforms = dist.filename.platform_tag.as_deref().unwrap_or_default();
+            for platform in platforms
+                .split('.')
+                .filter(|p| !super::filename::pypi_platform_supported(p))
+            {
+                report.errors.push(format!(
+                    "{}: PyPI refuses the platform tag `{platform}`; repair the wheel for a portable platform (auditwheel for manylinux/musllinux, delocate for macOS), e.g. with cibuildwheel",
+                    dist.file_name()
+                ));
+            }
+        }
+        if to_pypi && settings.verify_metadata {
+            for requirement in dist
+                .metadata
+                .get_all("Requires-Dist")
+                .filter(|r| is_direct_reference(r))
+            {
+                report.errors.push(format!(
+                    "{}: Requires-Dist `{requirement}` is a direct reference (`name @ URL`); PyPI refuses dists that depend on a URL. Depend on a released version instead",
+                    dist.file_name()
+                ));
+            }
+        }
+        if let Some(version) = dist.metadata.version() {
+            let local = Version::from_str(version).is_ok_and(|v| v.is_local());
+            if local && to_pypi {
+                report.errors.push(format!(
+                    "{}: the version `{version}` has a local part (`+...`); PyPI and TestPyPI refuse local versions. Build from a tagged, clean checkout (setuptools-scm adds `+g<hash>` otherwise)",
+                    dist.file_name()
+                ));
+            }
+        }
+    }
+    let set = check_set(dists);
+    report.errors.extend(set.errors);
+    report.warnings.extend(set.warnings);
+    if settings.check_version {
+        if let Some(tag) = &settings.tag {
+            report
+                .errors
+                .extend(check_version(tag, settings.tag_source, dists));
         }
     }
     report
+}
+
+/// Name and version in the metadata equal the file name's (always checked: the upload form
+/// and the file must describe the same release).
+#[must_use]
+pub fn consistency(filename: &DistFilename, metadata: &CoreMetadata, member: &str) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    match metadata.name() {
+        None => findings.push(Finding::error(
+            Some(member),
+            "has no Name; core metadata needs Metadata-Version, Name and Version. Rebuild the dist",
+        )),
+        Some(name) if normalize_name(name) != normalize_name(&filename.name) => {
+            findings.push(Finding::error(
+                Some(member),
+                format!(
+                    "Name is `{name}` but the file name says `{}`; a file was renamed or its metadata edited. Rebuild the dist (expected a file name starting `{}-`)",
+                    filename.name,
+                    escape_name(name)
+                ),
+            ));
+        }
+        Some(_) => {}
+    }
+    if metadata.metadata_version().is_none() {
+        findings.push(Finding::error(
+            Some(member),
+            "has no Metadata-Version; rebuild the dist with a current build backend",
+        ));
+    }
+    match metadata.version() {
+        None => findings.push(Finding::error(
+            Some(member),
+            "has no Version; core metadata needs Metadata-Version, Name and Version. Rebuild the dist",
+        )),
+        Some(version) => match Version::from_str(version) {
+            Err(error) => findings.push(Finding::error(
+                Some(member),
+                format!("Version `{version}` is not a valid PEP 440 version ({error})"),
+            )),
+            Ok(parsed) => {
+                if filename.parsed_version().is_some_and(|file| file != parsed) {
+                    findings.push(Finding::error(
+                        Some(member),
+                        format!(
+                            "Version is `{version}` but the file name says `{}`; a file was renamed or its metadata edited. Rebuild the dist",
+                            filename.version
+                        ),
+                    ));
+                }
+            }
+        },
+    }
+    findings
+}
+
+/// `name @ https://...` (PEP 508 URL requirement), ignoring an `@` inside the marker.
+fn is_direct_reference(requirement: &str) -> bool {
+    requirement
+        .split(';')
+        .next()
+        .is_some_and(|head| head.contains('@'))
+}
+
+/// Checks across the whole set: one name and one version, at most one sdist, no file twice
+/// under two spellings.
+#[must_use]
+pub fn check_set(dists: &[Dist]) -> Report {
+    let mut report = Report::default();
+    let mut names: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut versions: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut spellings: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for dist in dists {
+        let file = dist.file_name();
+        if let Some(name) = dist.metadata.name() {
+            names.entry(normalize_name(name)).or_default().push(file);
+        }
+        if let Some(version) = dist.metadata.version() {
+            let key =
+                Version::from_str(version).map_or_else(|_| version.to_owned(), |v| v.to_string());
+            versions.entry(key).or_default().push(file);
+        }
+        if dist.kind() == DistKind::Wheel {
+            spellings
+                .entry(canonical_file_name(&dist.filename))
+                .or_default()
+                .push(file);
+        }
+    }
+    let describe = |groups: &BTreeMap<String, Vec<&str>>| {
+        groups
+            .iter()
+            .map(|(key, files)| format!("{key} ({})", files.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if names.len() > 1 {
+        report.errors.push(format!(
+            "the dists belong to different projects: {}; publish one project per step (packages-dir per project)",
+            describe(&names)
+        ));
+    }
+    if versions.len() > 1 {
+        report.errors.push(format!(
+            "the dists have different versions: {}; remove stale dists from packages-dir (`rm -rf dist` before the build) so one version is published",
+            describe(&versions)
+        ));
+    }
+    let sdists: Vec<&str> = dists
+        .iter()
+        .filter(|dist| dist.kind() == DistKind::Sdist)
+        .map(Dist::file_name)
+        .collect();
+    if sdists.len() > 1 {
+        report.errors.push(format!(
+            "more than one sdist ({}); an index accepts only one sdist per release. Keep the one your build made and delete the others",
+            sdists.join(", ")
+        ));
+    }
+    for files in spellings.values().filter(|files| files.len() > 1) {
+        report.errors.push(format!(
+            "the same dist under different file names ({}); keep one",
+            files.join(", ")
+        ));
+    }
+    report
+}
+
+/// A wheel file name with name and version normalised and tags lower-cased, to find duplicates.
+fn canonical_file_name(filename: &DistFilename) -> String {
+    let version = filename
+        .parsed_version()
+        .map_or_else(|| filename.version.clone(), |v| v.to_string());
+    let name = escape_name(&filename.name);
+    format!(
+        "{name}-{version}-{}-{}-{}-{}",
+        filename.build_tag.as_deref().unwrap_or_default(),
+        filename
+            .python_tag
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        filename
+            .abi_tag
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        filename
+            .platform_tag
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    )
+}
+
+/// The version a release tag names: `v1.2.3`, `1.2.3`, `{name}-v1.2.3`, `{name}-1.2.3` (also
+/// `{name}/v1.2.3`), compared as PEP 440 (`v1.0.0-rc.1` is 1.0.0rc1).
+#[must_use]
+pub fn tag_version(tag: &str, project: &str) -> Option<Version> {
+    let parse = |text: &str| {
+        let text = text
+            .strip_prefix(['v', 'V'])
+            .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            .unwrap_or(text);
+        Version::from_str(text).ok()
+    };
+    if let Some(version) = parse(tag) {
+        return Some(version);
+    }
+    let project = normalize_name(project);
+    tag.char_indices()
+        .filter(|(_, c)| matches!(c, '-' | '_' | '/' | '@'))
+        .find(|(index, _)| normalize_name(&tag[..*index]) == project)
+        .and_then(|(index, _)| parse(&tag[index + 1..]))
+}
+
+/// `check-version`: the tag's version equals the dists' version.
+#[must_use]
+pub fn check_version(tag: &str, tag_source: &str, dists: &[Dist]) -> Vec<String> {
+    let Some(first) = dists.first() else {
+        return Vec::new();
+    };
+    let project = first.metadata.name().unwrap_or(&first.filename.name);
+    let Some(tagged) = tag_version(tag, project) else {
+        return vec![format!(
+            "check-version: the tag `{tag}` (from {tag_source}) does not name a version: expected `v1.2.3`, `1.2.3`, `{project}-v1.2.3` or `{project}-1.2.3`; tag the release with its version, or set `check-version: false`"
+        )];
+    };
+    let mut mismatched: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for dist in dists {
+        let Some(version) = dist.metadata.version() else {
+            continue;
+        };
+        if Version::from_str(version).is_ok_and(|v| v != tagged) {
+            mismatched
+                .entry(version.to_owned())
+                .or_default()
+                .push(dist.file_name());
+        }
+    }
+    mismatched
+        .into_iter()
+        .map(|(version, files)| {
+            format!(
+                "check-version: the tag `{tag}` (from {tag_source}) is version {tagged}, but the dists are version {version} (Version in the core metadata of {}); build from the tagged commit on a clean checkout (setuptools-scm and hatch-vcs make a .devN or +g<hash> version otherwise) or move the tag, or set `check-version: false`",
+                files.join(", ")
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_references() {
+        assert!(is_direct_reference("demo @ https://example.org/demo.whl"));
+        assert!(is_direct_reference("demo[x]@ git+https://example.org/demo"));
+        assert!(!is_direct_reference("demo>=1.0; python_version >= '3.9'"));
+        assert!(!is_direct_reference("demo; extra == 'a@b'"));
+    }
+
+    #[test]
+    fn tags_name_versions() {
+        let v = |text: &str| Version::from_str(text).unwrap();
+        assert_eq!(tag_version("v1.0.0-rc.1", "demo"), Some(v("1.0.0rc1")));
+        assert_eq!(tag_version("1.2.3", "demo"), Some(v("1.2.3")));
+        assert_eq!(tag_version("demo-v1.2", "demo"), Some(v("1.2")));
+        assert_eq!(
+            tag_version("My_Pkg-2.0.post1", "my-pkg"),
+            Some(v("2.0.post1"))
+        );
+        assert_eq!(tag_version("my-pkg/v3", "my.pkg"), Some(v("3")));
+        assert_eq!(tag_version("release-candidate", "demo"), None);
+        assert_eq!(tag_version("other-v1.0", "demo"), None);
+    }
 }

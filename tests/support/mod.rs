@@ -6,12 +6,12 @@
 )]
 #![allow(
     clippy::unwrap_used,
-    reason = "test support: a failed setup step is a test failure"
+    clippy::doc_markdown,
+    reason = "test support: a failed unwrap is a failed test; docs name env variables"
 )]
 
-pub mod oidc_fake;
-
 pub mod github_fake;
+pub mod oidc_fake;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

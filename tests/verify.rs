@@ -1,0 +1,361 @@
+//! Deep verification end to end: the real binary against the fixture corpus
+//! (tests/fixtures/dists, made by generate.py there). Every broken case fails with the right
+//! message (snapshot) and not one connection reaches the index, a loopback listener that counts
+//! every connection. Valid real-world dists pass.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code (and the shared support module): a failed unwrap is a failed test"
+)]
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use proptest::prelude::*;
+use pypi_oidc_publish::dist::DistFilename;
+use pypi_oidc_publish::dist::verify::tag_version;
+use support::{RunOutput, Workspace, repo_root};
+
+/// A stand-in index on 127.0.0.1 that counts every connection and answers 500. Stopped on drop.
+struct Recorder {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Recorder {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (count, stopping) = (Arc::clone(&connections), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+                if let Ok(mut stream) = stream {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                    let mut buffer = [0_u8; 4096];
+                    let _ = stream.read(&mut buffer);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    );
+                }
+            }
+        });
+        Self {
+            port,
+            connections,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/legacy/", self.port)
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+const TOKEN: &str = "pypi-verify-test-token-0123456789abcdef";
+
+fn fixture(case: &str) -> PathBuf {
+    repo_root().join("tests/fixtures/dists").join(case)
+}
+
+/// Copy one fixture folder into a workspace's `dist/` and run the binary for real (no dry run)
+/// against the recorder.
+fn publish(case: &str, extra: &[(&str, &str)]) -> (RunOutput, usize) {
+    let workspace = Workspace::new();
+    copy_dir(&fixture(case), &workspace.path().join("dist"));
+    let recorder = Recorder::start();
+    let url = recorder.url();
+    let mut env = vec![
+        ("INPUT_REPOSITORY-URL", url.as_str()),
+        ("INPUT_PASSWORD", TOKEN),
+        ("INPUT_ATTESTATIONS", "false"),
+        ("INPUT_RELEASE", "false"),
+    ];
+    env.extend_from_slice(extra);
+    let run = workspace.run(&env);
+    run.assert_no_secrets(&[TOKEN]);
+    let connections = recorder.connections();
+    (run, connections)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+/// The `::error::` annotation's message, unescaped, as the user reads it.
+fn error_text(run: &RunOutput) -> String {
+    let line = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("::error"))
+        .unwrap_or_else(|| panic!("no ::error:: line:\n{}\n{}", run.stdout, run.stderr));
+    let message = line.splitn(3, "::").nth(2).unwrap();
+    message
+        .replace("%0A", "\n")
+        .replace("%0D", "\r")
+        .replace("%25", "%")
+}
+
+fn warnings(run: &RunOutput) -> Vec<String> {
+    run.stdout
+        .lines()
+        .filter(|line| line.starts_with("::warning"))
+        .map(|line| line.splitn(3, "::").nth(2).unwrap().to_owned())
+        .collect()
+}
+
+/// Every broken case: exit 1, the exact message, nothing sent.
+fn assert_rejected(case: &str, extra: &[(&str, &str)]) -> String {
+    let (run, connections) = publish(case, extra);
+    assert_eq!(run.code, Some(1), "{case}:\n{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("::error title=Verification failed (nothing uploaded)::"),
+        "{case}:\n{}",
+        run.stdout
+    );
+    assert_eq!(
+        connections, 0,
+        "{case}: the index was contacted although verification failed"
+    );
+    error_text(&run)
+}
+
+macro_rules! rejected {
+    ($($test:ident: $case:literal $(, $key:literal = $value:literal)*;)*) => {$(
+        #[test]
+        fn $test() {
+            let text = assert_rejected($case, &[$(($key, $value)),*]);
+            insta::assert_snapshot!(stringify!($test), text);
+        }
+    )*};
+}
+
+rejected! {
+    truncated_wheel: "wheel-truncated";
+    one_byte_changed_in_a_module: "wheel-record-mismatch";
+    flipped_compressed_byte: "wheel-tampered-bytes";
+    member_missing_from_record: "wheel-member-not-in-record";
+    record_row_for_a_missing_member: "wheel-record-row-without-member";
+    two_dist_info_folders: "wheel-two-dist-info";
+    metadata_name_and_version_differ_from_file_name: "wheel-metadata-name-version-differ";
+    sdist_name_breaks_pep_625: "sdist-bad-pep625-name";
+    sdist_member_climbing_out: "sdist-parent-member";
+    sdist_symlink_to_etc_passwd: "sdist-symlink-outside";
+    sdist_without_pkg_info: "sdist-no-pkg-info";
+    metadata_version_9_9: "metadata-version-9.9";
+    invalid_spdx_expression: "metadata-invalid-spdx";
+    license_and_license_expression: "metadata-license-and-expression";
+    two_sdists: "two-sdists";
+    mixed_versions: "mixed-versions";
+    zip_bomb: "wheel-zip-bomb";
+    duplicate_member_names: "wheel-duplicate-member";
+    tar_bomb: "sdist-tar-bomb";
+    every_problem_of_every_file_together: "many-problems";
+    tag_does_not_match_version: "valid-hatchling-2.4", "GITHUB_REF" = "refs/tags/v1.0.1";
+    tag_without_a_version: "valid-hatchling-2.4", "INPUT_TAG" = "nightly";
+    structure_checks_run_without_verify_metadata: "wheel-record-mismatch", "INPUT_VERIFY-METADATA" = "false";
+}
+
+#[test]
+fn the_recorder_counts_a_real_attempt() {
+    // The control for every `connections == 0` above: valid dists do reach the recorder.
+    let (run, connections) = publish("valid-hatchling-2.4", &[]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(connections > 0, "{}", run.stdout);
+}
+
+fn assert_passes(case: &str, extra: &[(&str, &str)]) -> RunOutput {
+    let mut env = vec![("INPUT_DRY-RUN", "true")];
+    env.extend_from_slice(extra);
+    let (run, connections) = publish(case, &env);
+    assert_eq!(run.code, Some(0), "{case}:\n{}\n{}", run.stdout, run.stderr);
+    assert_eq!(connections, 0, "{case}: a dry run must send nothing");
+    run
+}
+
+#[test]
+fn valid_real_world_dists_pass_without_warnings() {
+    for case in [
+        "valid-hatchling-2.4",
+        "valid-setuptools",
+        "valid-platform-build-tag",
+        "valid-metadata-2.5",
+    ] {
+        let run = assert_passes(case, &[]);
+        assert_eq!(warnings(&run), Vec::<String>::new(), "{case}");
+    }
+}
+
+#[test]
+fn the_sample_dists_pass() {
+    let workspace = Workspace::new().with_sample_dists();
+    let run = workspace.run(&[("INPUT_DRY-RUN", "true")]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("2 dist(s) verified"), "{}", run.stdout);
+}
+
+#[test]
+fn matching_tags_pass_in_every_spelling() {
+    for tag in ["v1.0.0", "1.0.0", "demo-hatch-v1.0.0", "demo_hatch-1.0.0"] {
+        let run = assert_passes("valid-hatchling-2.4", &[("INPUT_TAG", tag)]);
+        assert!(
+            !run.stdout.contains("check-version"),
+            "{tag}: {}",
+            run.stdout
+        );
+    }
+    // check-version: false lets any tag through.
+    assert_passes(
+        "valid-hatchling-2.4",
+        &[("INPUT_TAG", "v9.9.9"), ("INPUT_CHECK-VERSION", "false")],
+    );
+}
+
+#[test]
+fn verify_metadata_false_skips_only_the_content_rules() {
+    assert_passes(
+        "metadata-invalid-spdx",
+        &[("INPUT_VERIFY-METADATA", "false")],
+    );
+    assert_passes(
+        "metadata-license-and-expression",
+        &[("INPUT_VERIFY-METADATA", "false")],
+    );
+}
+
+#[test]
+fn pypi_refuses_unrepaired_linux_wheels_other_indexes_do_not() {
+    let workspace = Workspace::new();
+    copy_dir(
+        &fixture("wheel-linux-platform"),
+        &workspace.path().join("dist"),
+    );
+    // Default repository-url: upload.pypi.org. A dry run, so nothing could be sent anyway.
+    let run = workspace.run(&[("INPUT_DRY-RUN", "true")]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    insta::assert_snapshot!("linux_platform_tag_on_pypi", error_text(&run));
+    // A private index takes it.
+    assert_passes("wheel-linux-platform", &[]);
+}
+
+#[test]
+fn a_legacy_zip_sdist_is_a_warning() {
+    let workspace = Workspace::new();
+    let dist = workspace.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::copy(
+        fixture("two-sdists").join("demo_hatch-1.0.0.zip"),
+        dist.join("demo_hatch-1.0.0.zip"),
+    )
+    .unwrap();
+    let run = workspace.run(&[("INPUT_DRY-RUN", "true")]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let warnings = warnings(&run);
+    assert!(
+        warnings.iter().any(|w| w.contains("a legacy .zip sdist")),
+        "{warnings:?}"
+    );
+}
+
+proptest! {
+    #[test]
+    fn wheel_names_round_trip(
+        name in "[a-z][a-z0-9]{0,8}(_[a-z0-9]{1,5}){0,2}",
+        version in "[0-9]{1,3}(\\.[0-9]{1,3}){0,3}(rc[0-9]|\\.post[0-9]|\\.dev[0-9])?",
+        build in proptest::option::of("[0-9]{1,3}[a-z]{0,2}"),
+        python in "(py3|cp3[0-9]{1,2})(\\.py2)?",
+        abi in "(none|abi3|cp3[0-9]{1,2})",
+        platform in "(any|manylinux_2_[0-9]{2}_x86_64|win_amd64|macosx_11_0_arm64)",
+    ) {
+        let build_part = build.as_ref().map(|b| format!("-{b}")).unwrap_or_default();
+        let file_name = format!("{name}-{version}{build_part}-{python}-{abi}-{platform}.whl");
+        let parsed = DistFilename::parse(&file_name).unwrap();
+        prop_assert_eq!(&parsed.name, &name);
+        prop_assert_eq!(&parsed.version, &version);
+        prop_assert_eq!(parsed.build_tag.as_ref(), build.as_ref());
+        prop_assert_eq!(parsed.python_tag.as_deref(), Some(python.as_str()));
+        prop_assert_eq!(parsed.platform_tag.as_deref(), Some(platform.as_str()));
+        prop_assert!(parsed.parsed_version().is_some());
+        prop_assert_eq!(parsed.check(), vec![]);
+    }
+
+    #[test]
+    fn sdist_names_round_trip(
+        name in "[a-z][a-z0-9]{0,8}(_[a-z0-9]{1,5}){0,2}",
+        version in "[1-9][0-9]{0,2}(\\.[0-9]){0,3}(rc[1-9]|\\.post[1-9])?",
+    ) {
+        let file_name = format!("{name}-{version}.tar.gz");
+        let parsed = DistFilename::parse(&file_name).unwrap();
+        prop_assert_eq!(&parsed.name, &name);
+        prop_assert_eq!(&parsed.version, &version);
+        prop_assert_eq!(parsed.check(), vec![]);
+    }
+
+    #[test]
+    fn unnormalised_sdist_names_are_always_caught(
+        name in "[A-Z][a-z]{1,6}[.-][A-Za-z]{1,6}",
+        version in "[1-9](\\.[0-9]){0,2}",
+    ) {
+        let parsed = DistFilename::parse(&format!("{name}-{version}.tar.gz")).unwrap();
+        prop_assert!(parsed.check().iter().any(|f| f.message.contains("PEP 625")));
+    }
+
+    #[test]
+    fn parsers_never_panic(file_name in "\\PC{0,40}(\\.whl|\\.tar\\.gz|\\.zip)?", tag in "\\PC{0,30}") {
+        if let Ok(parsed) = DistFilename::parse(&file_name) {
+            let _ = parsed.check();
+        }
+        let _ = tag_version(&tag, "demo");
+    }
+
+    #[test]
+    fn tags_match_their_version(
+        release in "[0-9]{1,3}(\\.[0-9]{1,3}){0,2}",
+        pre in proptest::option::of(("(rc|a|b)", 0_u8..20)),
+        prefix in "(|v|demo-v|demo-|demo_hatch-)",
+    ) {
+        let (tag_pre, dist_pre) = match &pre {
+            Some((kind, number)) => {
+                let long = match kind.as_str() { "a" => "alpha", "b" => "beta", other => other };
+                (format!("-{long}.{number}"), format!("{kind}{number}"))
+            }
+            None => (String::new(), String::new()),
+        };
+        let project = if prefix.starts_with("demo_hatch") { "demo-hatch" } else { "demo" };
+        let tagged = tag_version(&format!("{prefix}{release}{tag_pre}"), project);
+        let expected: pep440_rs::Version = format!("{release}{dist_pre}").parse().unwrap();
+        prop_assert_eq!(tagged, Some(expected));
+    }
+}
