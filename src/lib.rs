@@ -65,8 +65,9 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
             return Err(error);
         }
     };
-    let attestations =
+    let (attestations, attestation_status) =
         attest::attest(&settings, &runner, &client, &authenticator, &to_upload).await?;
+    report.attestations = attestation_status;
     let upload_result =
         upload_all(&uploader, &settings, &to_upload, &attestations, &mut report).await;
     if let Err(error) = upload_result {

@@ -1,0 +1,685 @@
+//! Loopback fakes of the Sigstore services (and of the GitHub OIDC token endpoint, for the
+//! in-process tests): a Fulcio that issues real X.509 leaves with the Fulcio extensions and an
+//! embedded SCT from its own CA, and a Rekor v1 that checks the DSSE signature, stores a real
+//! `dsse` body and answers with a signed entry timestamp and an inclusion proof (RFC 6962
+//! tree of every entry so far) with a signed checkpoint. `trusted_root_json()` describes them
+//! for sigstore-python.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a fake that cannot start or sign should panic with its cause"
+)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use der::{Decode as _, Encode as _};
+use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
+use p256::pkcs8::EncodePublicKey as _;
+use sha2::{Digest as _, Sha256};
+use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
+use x509_cert::ext::Extension;
+use x509_cert::name::Name;
+
+pub const ISSUER: &str = "https://token.actions.githubusercontent.com";
+pub const CHECKPOINT_ORIGIN: &str = "rekor.fake - 2605736670972794746";
+
+/// The GitHub identity the fake token endpoint puts in its tokens.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub repository: String,
+    /// `OWNER/REPO/.github/workflows/FILE@REF`
+    pub job_workflow_ref: String,
+    pub workflow_ref: String,
+    pub git_ref: String,
+    pub sha: String,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self {
+            repository: "octo-org/demo".into(),
+            job_workflow_ref: "octo-org/demo/.github/workflows/release.yml@refs/tags/v0.3.0".into(),
+            workflow_ref: "octo-org/demo/.github/workflows/release.yml@refs/tags/v0.3.0".into(),
+            git_ref: "refs/tags/v0.3.0".into(),
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+        }
+    }
+}
+
+struct Inner {
+    base: String,
+    ca_key: SigningKey,
+    ca_der: Vec<u8>,
+    ca_name: Name,
+    ct_key: SigningKey,
+    rekor_key: SigningKey,
+    request_token: String,
+    identity: Mutex<Identity>,
+    leaves: Mutex<Vec<[u8; 32]>>,
+    pub fulcio_requests: AtomicUsize,
+    pub rekor_requests: AtomicUsize,
+    token_requests: Mutex<Vec<String>>,
+    fail_fulcio: AtomicUsize,
+    fail_rekor: AtomicUsize,
+}
+
+/// Fulcio at `{url}/fulcio`, Rekor at `{url}/rekor`, the OIDC token endpoint at
+/// `{url}/oidc/token`. Stopped on drop.
+pub struct SigstoreFake {
+    pub url: String,
+    inner: Arc<Inner>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SigstoreFake {
+    pub fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let ca_key = SigningKey::random(&mut rand_core::OsRng);
+        let ca_name: Name = "O=sigstore.fake,CN=sigstore-fake-root".parse().unwrap();
+        let ca_der = self_signed_ca(&ca_key, &ca_name);
+        let inner = Arc::new(Inner {
+            base: base.clone(),
+            ca_key,
+            ca_der,
+            ca_name,
+            ct_key: SigningKey::random(&mut rand_core::OsRng),
+            rekor_key: SigningKey::random(&mut rand_core::OsRng),
+            request_token: format!("request-token-{:032x}", rand::random::<u128>()),
+            identity: Mutex::new(Identity::default()),
+            leaves: Mutex::new(Vec::new()),
+            fulcio_requests: AtomicUsize::new(0),
+            rekor_requests: AtomicUsize::new(0),
+            token_requests: Mutex::new(Vec::new()),
+            fail_fulcio: AtomicUsize::new(0),
+            fail_rekor: AtomicUsize::new(0),
+        });
+        let app = axum::Router::new()
+            .route("/oidc/token", axum::routing::get(token))
+            .route(
+                "/fulcio/api/v2/signingCert",
+                axum::routing::post(signing_cert),
+            )
+            .route("/rekor/api/v1/log/entries", axum::routing::post(log_entry))
+            .with_state(inner.clone());
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Self {
+            url: base,
+            inner,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn fulcio_url(&self) -> String {
+        format!("{}/fulcio", self.url)
+    }
+
+    pub fn rekor_url(&self) -> String {
+        format!("{}/rekor", self.url)
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` (already with `?api-version=2.0`, as on a runner).
+    pub fn token_request_url(&self) -> String {
+        format!("{}/oidc/token?api-version=2.0", self.url)
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+    pub fn request_token(&self) -> String {
+        self.inner.request_token.clone()
+    }
+
+    pub fn set_identity(&self, identity: Identity) {
+        *self.inner.identity.lock().unwrap() = identity;
+    }
+
+    pub fn fulcio_requests(&self) -> usize {
+        self.inner.fulcio_requests.load(Ordering::SeqCst)
+    }
+
+    pub fn rekor_requests(&self) -> usize {
+        self.inner.rekor_requests.load(Ordering::SeqCst)
+    }
+
+    /// Audiences of the OIDC tokens handed out, in order.
+    pub fn token_audiences(&self) -> Vec<String> {
+        self.inner.token_requests.lock().unwrap().clone()
+    }
+
+    /// Answer the next `count` Fulcio requests with 503.
+    pub fn fail_fulcio(&self, count: usize) {
+        self.inner.fail_fulcio.store(count, Ordering::SeqCst);
+    }
+
+    /// Answer the next `count` Rekor requests with 503.
+    pub fn fail_rekor(&self, count: usize) {
+        self.inner.fail_rekor.store(count, Ordering::SeqCst);
+    }
+
+    /// The Rekor public key (for our own checker).
+    pub fn rekor_key(&self) -> VerifyingKey {
+        *self.inner.rekor_key.verifying_key()
+    }
+
+    /// A sigstore `TrustedRoot` (JSON) for these fakes.
+    pub fn trusted_root_json(&self) -> String {
+        let start = serde_json::json!({"start": "2020-01-01T00:00:00Z"});
+        let log = |key: &SigningKey, url: String| {
+            let spki = key.verifying_key().to_public_key_der().unwrap();
+            serde_json::json!({
+                "baseUrl": url,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": STANDARD.encode(spki.as_bytes()),
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                    "validFor": start,
+                },
+                "logId": {"keyId": STANDARD.encode(Sha256::digest(spki.as_bytes()))},
+            })
+        };
+        serde_json::json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [log(&self.inner.rekor_key, self.rekor_url())],
+            "certificateAuthorities": [{
+                "subject": {"organization": "sigstore.fake", "commonName": "sigstore-fake-root"},
+                "uri": self.fulcio_url(),
+                "certChain": {"certificates": [{"rawBytes": STANDARD.encode(&self.inner.ca_der)}]},
+                "validFor": start,
+            }],
+            "ctlogs": [log(&self.inner.ct_key, format!("{}/ct", self.url))],
+            "timestampAuthorities": [],
+        })
+        .to_string()
+    }
+}
+
+impl Drop for SigstoreFake {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn self_signed_ca(key: &SigningKey, name: &Name) -> Vec<u8> {
+    let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
+    let builder = CertificateBuilder::new(
+        Profile::Root,
+        x509_cert::serial_number::SerialNumber::new(&[1]).unwrap(),
+        x509_cert::time::Validity::from_now(Duration::from_secs(86_400)).unwrap(),
+        name.clone(),
+        spki,
+        key,
+    )
+    .unwrap();
+    builder.build::<DerSignature>().unwrap().to_der().unwrap()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({"code": status.as_u16(), "message": message})),
+    )
+        .into_response()
+}
+
+fn unavailable(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+            left.checked_sub(1)
+        })
+        .is_ok()
+}
+
+async fn token(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    let expected = format!("bearer {}", inner.request_token);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return error(StatusCode::UNAUTHORIZED, "bad request token");
+    }
+    let audience = query.get("audience").cloned().unwrap_or_default();
+    inner.token_requests.lock().unwrap().push(audience.clone());
+    let identity = inner.identity.lock().unwrap().clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": ISSUER,
+        "aud": audience,
+        "sub": format!("repo:{}:ref:{}", identity.repository, identity.git_ref),
+        "jti": format!("{:032x}", rand::random::<u128>()),
+        "iat": now,
+        "exp": now + 300,
+        "repository": identity.repository,
+        "repository_owner": identity.repository.split('/').next().unwrap_or_default(),
+        "workflow_ref": identity.workflow_ref,
+        "job_workflow_ref": identity.job_workflow_ref,
+        "ref": identity.git_ref,
+        "sha": identity.sha,
+    });
+    let jwt = format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode(format!("fake-signature-{:032x}", rand::random::<u128>())),
+    );
+    Json(serde_json::json!({"value": jwt})).into_response()
+}
+
+fn claims_of(headers: &HeaderMap) -> Option<serde_json::Value> {
+    let token = headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
+    let payload = token.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+}
+
+fn utf8_extension(oid: &str, value: &str) -> Extension {
+    let encoded = der::asn1::Utf8StringRef::new(value)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    Extension {
+        extn_id: der::oid::ObjectIdentifier::new_unwrap(oid),
+        critical: false,
+        extn_value: der::asn1::OctetString::new(encoded).unwrap(),
+    }
+}
+
+fn raw_extension(oid: &str, critical: bool, value: Vec<u8>) -> Extension {
+    Extension {
+        extn_id: der::oid::ObjectIdentifier::new_unwrap(oid),
+        critical,
+        extn_value: der::asn1::OctetString::new(value).unwrap(),
+    }
+}
+
+async fn signing_cert(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Json(request): Json<serde_json::Value>,
+) -> Response {
+    inner.fulcio_requests.fetch_add(1, Ordering::SeqCst);
+    if unavailable(&inner.fail_fulcio) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "fulcio is resting");
+    }
+    let Some(claims) = claims_of(&headers) else {
+        return error(StatusCode::UNAUTHORIZED, "no bearer token");
+    };
+    if claims["aud"] != "sigstore" {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "the token's audience is not sigstore",
+        );
+    }
+    let Some(csr_pem) = request["certificateSigningRequest"]
+        .as_str()
+        .and_then(|text| STANDARD.decode(text).ok())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "certificateSigningRequest is not base64",
+        );
+    };
+    let Ok((_, csr_der)) = pem_rfc7468::decode_vec(&csr_pem) else {
+        return error(StatusCode::BAD_REQUEST, "the CSR is not PEM");
+    };
+    let Ok(csr) = x509_cert::request::CertReq::from_der(&csr_der) else {
+        return error(StatusCode::BAD_REQUEST, "the CSR does not parse");
+    };
+    let Ok(key) = VerifyingKey::from_sec1_bytes(csr.info.public_key.subject_public_key.raw_bytes())
+    else {
+        return error(StatusCode::BAD_REQUEST, "the CSR key is not P-256");
+    };
+    let proof = DerSignature::try_from(csr.signature.raw_bytes())
+        .ok()
+        .filter(|signature| key.verify(&csr.info.to_der().unwrap(), signature).is_ok());
+    if proof.is_none() {
+        return error(StatusCode::BAD_REQUEST, "the CSR signature does not verify");
+    }
+    let leaf = issue_leaf(&inner, &key, &claims);
+    let pem = |der: &[u8]| {
+        pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, der).unwrap()
+    };
+    (
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "signedCertificateEmbeddedSct": {
+                "chain": {"certificates": [pem(&leaf), pem(&inner.ca_der)]}
+            }
+        })),
+    )
+        .into_response()
+}
+
+/// A Fulcio-like leaf: empty subject, SAN URI = the workflow, the Fulcio OIDC extensions, code
+/// signing, and an embedded SCT signed by the fake CT log over the precertificate.
+fn issue_leaf(inner: &Inner, key: &VerifyingKey, claims: &serde_json::Value) -> Vec<u8> {
+    let text = |name: &str| claims[name].as_str().unwrap_or_default().to_owned();
+    let workflow_uri = format!("https://github.com/{}", text("job_workflow_ref"));
+    let repository_uri = format!("https://github.com/{}", text("repository"));
+    let mut serial = rand::random::<[u8; 16]>();
+    serial[0] &= 0x7f;
+    serial[0] |= 0x01;
+    let builder = CertificateBuilder::new(
+        Profile::Leaf {
+            issuer: inner.ca_name.clone(),
+            enable_key_agreement: false,
+            enable_key_encipherment: false,
+        },
+        x509_cert::serial_number::SerialNumber::new(&serial).unwrap(),
+        x509_cert::time::Validity::from_now(Duration::from_secs(600)).unwrap(),
+        Name::default(),
+        x509_cert::spki::SubjectPublicKeyInfoOwned::from_key(*key).unwrap(),
+        &inner.ca_key,
+    )
+    .unwrap();
+    let mut tbs = builder.build::<DerSignature>().unwrap().tbs_certificate;
+    let extensions = tbs.extensions.get_or_insert_with(Vec::new);
+    let san = x509_cert::ext::pkix::SubjectAltName(vec![
+        x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(
+            der::asn1::Ia5String::new(&workflow_uri).unwrap(),
+        ),
+    ]);
+    extensions.push(raw_extension("2.5.29.17", true, san.to_der().unwrap()));
+    let code_signing =
+        x509_cert::ext::pkix::ExtendedKeyUsage(vec![der::oid::ObjectIdentifier::new_unwrap(
+            "1.3.6.1.5.5.7.3.3",
+        )]);
+    extensions.push(raw_extension(
+        "2.5.29.37",
+        false,
+        code_signing.to_der().unwrap(),
+    ));
+    extensions.push(raw_extension(
+        "1.3.6.1.4.1.57264.1.1",
+        false,
+        ISSUER.as_bytes().to_vec(),
+    ));
+    for (oid, value) in [
+        ("1.3.6.1.4.1.57264.1.8", ISSUER.to_owned()),
+        ("1.3.6.1.4.1.57264.1.9", workflow_uri.clone()),
+        ("1.3.6.1.4.1.57264.1.12", repository_uri),
+        ("1.3.6.1.4.1.57264.1.13", text("sha")),
+        ("1.3.6.1.4.1.57264.1.14", text("ref")),
+        ("1.3.6.1.4.1.57264.1.18", workflow_uri),
+    ] {
+        extensions.push(utf8_extension(oid, &value));
+    }
+    let precertificate = tbs.to_der().unwrap();
+    let sct_list = signed_certificate_timestamp(inner, &precertificate);
+    let sct_value = der::asn1::OctetString::new(sct_list)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    tbs.extensions
+        .get_or_insert_with(Vec::new)
+        .push(raw_extension("1.3.6.1.4.1.11129.2.4.2", false, sct_value));
+    let signature: DerSignature = inner.ca_key.sign(&tbs.to_der().unwrap());
+    let certificate = x509_cert::Certificate {
+        signature_algorithm: tbs.signature.clone(),
+        tbs_certificate: tbs,
+        signature: der::asn1::BitString::from_bytes(signature.as_bytes()).unwrap(),
+    };
+    certificate.to_der().unwrap()
+}
+
+/// RFC 6962 §3.2: a v1 SCT over the precertificate entry, as a TLS-encoded SCT list.
+fn signed_certificate_timestamp(inner: &Inner, precertificate_tbs: &[u8]) -> Vec<u8> {
+    let ca_spki =
+        x509_cert::spki::SubjectPublicKeyInfoOwned::from_key(*inner.ca_key.verifying_key())
+            .unwrap()
+            .to_der()
+            .unwrap();
+    let log_spki = inner.ct_key.verifying_key().to_public_key_der().unwrap();
+    let log_id = Sha256::digest(log_spki.as_bytes());
+    let timestamp = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let length = u32::try_from(precertificate_tbs.len())
+        .unwrap()
+        .to_be_bytes();
+    let mut signed = vec![0_u8, 0];
+    signed.extend_from_slice(&timestamp.to_be_bytes());
+    signed.extend_from_slice(&1_u16.to_be_bytes());
+    signed.extend_from_slice(&Sha256::digest(&ca_spki));
+    signed.extend_from_slice(&length[1..]);
+    signed.extend_from_slice(precertificate_tbs);
+    signed.extend_from_slice(&0_u16.to_be_bytes());
+    let signature: DerSignature = inner.ct_key.sign(&signed);
+    let mut sct = vec![0_u8];
+    sct.extend_from_slice(&log_id);
+    sct.extend_from_slice(&timestamp.to_be_bytes());
+    sct.extend_from_slice(&0_u16.to_be_bytes());
+    sct.extend_from_slice(&[4, 3]);
+    sct.extend_from_slice(
+        &u16::try_from(signature.as_bytes().len())
+            .unwrap()
+            .to_be_bytes(),
+    );
+    sct.extend_from_slice(signature.as_bytes());
+    let mut list = u16::try_from(sct.len() + 2).unwrap().to_be_bytes().to_vec();
+    list.extend_from_slice(&u16::try_from(sct.len()).unwrap().to_be_bytes());
+    list.extend_from_slice(&sct);
+    list
+}
+
+fn leaf_hash(leaf: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update([0]);
+    hasher.update(leaf);
+    hasher.finalize().into()
+}
+
+fn node_hash(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update([1]);
+    hasher.update(left);
+    hasher.update(right);
+    hasher.finalize().into()
+}
+
+fn tree_root(leaves: &[[u8; 32]]) -> [u8; 32] {
+    if leaves.len() == 1 {
+        return leaves[0];
+    }
+    let split = leaves.len().next_power_of_two() / 2;
+    node_hash(&tree_root(&leaves[..split]), &tree_root(&leaves[split..]))
+}
+
+fn inclusion_path(leaves: &[[u8; 32]], index: usize) -> Vec<[u8; 32]> {
+    if leaves.len() == 1 {
+        return Vec::new();
+    }
+    let split = leaves.len().next_power_of_two() / 2;
+    if index < split {
+        let mut path = inclusion_path(&leaves[..split], index);
+        path.push(tree_root(&leaves[split..]));
+        path
+    } else {
+        let mut path = inclusion_path(&leaves[split..], index - split);
+        path.push(tree_root(&leaves[..split]));
+        path
+    }
+}
+
+async fn log_entry(
+    State(inner): State<Arc<Inner>>,
+    Json(request): Json<serde_json::Value>,
+) -> Response {
+    inner.rekor_requests.fetch_add(1, Ordering::SeqCst);
+    if unavailable(&inner.fail_rekor) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "rekor is resting");
+    }
+    if request["kind"] != "dsse" || request["apiVersion"] != "0.0.1" {
+        return error(StatusCode::BAD_REQUEST, "only dsse 0.0.1 entries");
+    }
+    let content = &request["spec"]["proposedContent"];
+    let Some(envelope) = content["envelope"]
+        .as_str()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+    else {
+        return error(StatusCode::BAD_REQUEST, "envelope is not a JSON string");
+    };
+    let Some(verifier_der) = content["verifiers"][0]
+        .as_str()
+        .and_then(|text| STANDARD.decode(text).ok())
+        .and_then(|pem| pem_rfc7468::decode_vec(&pem).ok().map(|(_, der)| der))
+    else {
+        return error(StatusCode::BAD_REQUEST, "verifiers[0] is not a base64 PEM");
+    };
+    let payload = STANDARD
+        .decode(envelope["payload"].as_str().unwrap_or_default())
+        .unwrap_or_default();
+    let payload_type = envelope["payloadType"].as_str().unwrap_or_default();
+    let signature = STANDARD
+        .decode(
+            envelope["signatures"][0]["sig"]
+                .as_str()
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default();
+    let Ok(certificate) = x509_cert::Certificate::from_der(&verifier_der) else {
+        return error(StatusCode::BAD_REQUEST, "the verifier is not a certificate");
+    };
+    let key = VerifyingKey::from_sec1_bytes(
+        certificate
+            .tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .raw_bytes(),
+    );
+    let mut pae = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    pae.extend_from_slice(&payload);
+    let verified = key.ok().is_some_and(|key| {
+        DerSignature::try_from(signature.as_slice())
+            .is_ok_and(|signature| key.verify(&pae, &signature).is_ok())
+    });
+    if !verified {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the DSSE signature does not verify",
+        );
+    }
+    // Rekor stores the verifier canonicalized (Go's pem.Encode of the DER).
+    let canonical_pem =
+        pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &verifier_der)
+            .unwrap();
+    let body = serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "dsse",
+        "spec": {
+            "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope.to_string()))},
+            "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
+            "signatures": [{
+                "signature": STANDARD.encode(&signature),
+                "verifier": STANDARD.encode(canonical_pem),
+            }],
+        },
+    })
+    .to_string();
+    let (index, size, root, path) = {
+        let mut leaves = inner.leaves.lock().unwrap();
+        leaves.push(leaf_hash(body.as_bytes()));
+        let index = leaves.len() - 1;
+        (
+            index,
+            leaves.len(),
+            tree_root(&leaves),
+            inclusion_path(&leaves, index),
+        )
+    };
+    let rekor_spki = inner.rekor_key.verifying_key().to_public_key_der().unwrap();
+    let log_id = Sha256::digest(rekor_spki.as_bytes());
+    let integrated_time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let body_base64 = STANDARD.encode(&body);
+    let log_index = 1000 + index;
+    let set_payload = serde_json::json!({
+        "body": body_base64,
+        "integratedTime": integrated_time,
+        "logID": hex::encode(log_id),
+        "logIndex": log_index,
+    })
+    .to_string();
+    let set: DerSignature = inner.rekor_key.sign(set_payload.as_bytes());
+    let note = format!("{CHECKPOINT_ORIGIN}\n{size}\n{}\n", STANDARD.encode(root));
+    let note_signature: DerSignature = inner.rekor_key.sign(note.as_bytes());
+    let mut hint_and_signature = log_id[..4].to_vec();
+    hint_and_signature.extend_from_slice(note_signature.as_bytes());
+    let checkpoint = format!(
+        "{note}\n\u{2014} rekor.fake {}\n",
+        STANDARD.encode(hint_and_signature)
+    );
+    let uuid = hex::encode(leaf_hash(body.as_bytes()));
+    let entry = serde_json::json!({
+        uuid.clone(): {
+            "body": body_base64,
+            "integratedTime": integrated_time,
+            "logID": hex::encode(log_id),
+            "logIndex": log_index,
+            "verification": {
+                "signedEntryTimestamp": STANDARD.encode(set.as_bytes()),
+                "inclusionProof": {
+                    "checkpoint": checkpoint,
+                    "hashes": path.iter().map(hex::encode).collect::<Vec<_>>(),
+                    "logIndex": index,
+                    "rootHash": hex::encode(root),
+                    "treeSize": size,
+                },
+            },
+        }
+    });
+    let mut response = (StatusCode::CREATED, Json(entry)).into_response();
+    if let Ok(location) = format!("{}/rekor/api/v1/log/entries/{uuid}", inner.base).parse() {
+        response.headers_mut().insert("location", location);
+    }
+    response
+}
