@@ -20,7 +20,7 @@ use pypi_oidc_publish::actions::Runner;
 use pypi_oidc_publish::attest::statement::Attestation;
 use pypi_oidc_publish::attest::{Sigstore, Subject, check};
 use pypi_oidc_publish::http::RetryPolicy;
-use support::sigstore_fake::{Identity, SigstoreFake};
+use support::sigstore_fake::{Identity, RecordingIndex, SigstoreFake};
 use support::{repo_root, sha256_file, venv_bin};
 
 const GOLDEN: &str =
@@ -341,4 +341,44 @@ fn the_fake_identity_follows_the_token() {
     assert!(ok, "{log}");
     let (ok, log) = verify_with_python(&fake, form, &dists[0], "octo-org/demo", "release.yml");
     assert!(!ok, "{log}");
+}
+
+#[test]
+fn with_a_password_attestations_are_off_with_a_notice_and_nothing_is_signed() {
+    let server = support::PypiServer::start();
+    let index = RecordingIndex::start(&server.upload_url());
+    let fake = SigstoreFake::start();
+    let workspace = support::Workspace::new().with_sample_dists();
+    let run = workspace.run(&[
+        ("INPUT_REPOSITORY-URL", &index.url),
+        ("INPUT_CHECK-URL", &server.simple_url()),
+        ("INPUT_PASSWORD", &server.token),
+        ("INPUT_FULCIO-URL", &fake.fulcio_url()),
+        ("INPUT_REKOR-URL", &fake.rekor_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", &fake.token_request_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &fake.request_token()),
+    ]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    run.assert_no_secrets(&[&server.token, &fake.request_token()]);
+    assert!(
+        run.stdout.contains(
+            "::notice title=Attestations off::PEP 740 attestations need Trusted Publishing"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.summary
+            .contains("Attestations: off: PEP 740 attestations need Trusted Publishing"),
+        "{}",
+        run.summary
+    );
+    let uploads = index.uploads();
+    assert_eq!(uploads.len(), 2, "{uploads:?}");
+    assert!(uploads.iter().all(|upload| upload.attestations.is_none()));
+    assert!(
+        fake.token_audiences().is_empty(),
+        "no OIDC token was asked for"
+    );
+    assert_eq!(fake.fulcio_requests() + fake.rekor_requests(), 0);
 }

@@ -314,6 +314,69 @@ async fn send_with_retry(
 mod tests {
     use super::*;
 
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("dist")).unwrap();
+        let raw = crate::inputs::RawInputs {
+            env: pairs
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+            ..Default::default()
+        };
+        Settings::parse(&raw, dir.path()).unwrap()
+    }
+
+    fn trusted_publishing(settings: &Settings) -> Authenticator {
+        Authenticator::TrustedPublishing(Box::new(crate::oidc::TrustedPublisher {
+            client: reqwest::Client::new(),
+            index_base: settings.repository_url.clone(),
+            runner: Runner::default(),
+        }))
+    }
+
+    #[test]
+    fn attestations_apply_to_trusted_publishing_on_pypi_and_testpypi_only() {
+        for url in [
+            "https://upload.pypi.org/legacy/",
+            "https://test.pypi.org/legacy/",
+        ] {
+            let settings = settings(&[("INPUT_REPOSITORY-URL", url)]);
+            assert_eq!(
+                not_applicable(&settings, &trusted_publishing(&settings)),
+                None,
+                "{url}"
+            );
+        }
+        let other = settings(&[("INPUT_REPOSITORY-URL", "https://pypi.example.com/legacy/")]);
+        let reason = not_applicable(&other, &trusted_publishing(&other)).unwrap();
+        assert!(
+            reason.starts_with("pypi.example.com is not PyPI or TestPyPI"),
+            "{reason}"
+        );
+
+        let password = settings(&[("INPUT_PASSWORD", "pypi-secret-token")]);
+        let authenticator = Authenticator::Static(crate::auth::Credentials {
+            user: "__token__".into(),
+            password: "pypi-secret-token".into(),
+        });
+        let reason = not_applicable(&password, &authenticator).unwrap();
+        assert!(reason.contains("need Trusted Publishing"), "{reason}");
+    }
+
+    #[test]
+    fn explicit_sigstore_urls_allow_any_index() {
+        let settings = settings(&[
+            ("INPUT_REPOSITORY-URL", "http://127.0.0.1:9/"),
+            ("INPUT_REKOR-URL", "http://127.0.0.1:8/rekor"),
+        ]);
+        assert!(settings.sigstore_overridden);
+        assert_eq!(
+            not_applicable(&settings, &trusted_publishing(&settings)),
+            None
+        );
+    }
+
     #[test]
     fn claims_are_read_from_the_middle_part() {
         let claims = STANDARD.encode(r#"{"workflow_ref":"a","job_workflow_ref":"b"}"#);

@@ -683,3 +683,174 @@ async fn log_entry(
     }
     response
 }
+
+/// One upload seen by [`RecordingIndex`]: the dist's file name and sha256 and the
+/// `attestations` form field, if any.
+#[derive(Debug, Clone)]
+pub struct RecordedUpload {
+    pub file_name: String,
+    pub sha256: String,
+    pub attestations: Option<String>,
+}
+
+/// A recording reverse proxy in front of a real index: every request is forwarded as is, and
+/// each multipart upload's `attestations` field is kept. Stopped on drop.
+pub struct RecordingIndex {
+    pub url: String,
+    uploads: Arc<Mutex<Vec<RecordedUpload>>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RecordingIndex {
+    pub fn start(upstream: &str) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let uploads = Arc::new(Mutex::new(Vec::new()));
+        let state = (upstream.trim_end_matches('/').to_owned(), uploads.clone());
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(Arc::new(state));
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Self {
+            url,
+            uploads,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn uploads(&self) -> Vec<RecordedUpload> {
+        self.uploads.lock().unwrap().clone()
+    }
+}
+
+impl Drop for RecordingIndex {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+type ProxyState = Arc<(String, Arc<Mutex<Vec<RecordedUpload>>>)>;
+
+async fn forward(State(state): State<ProxyState>, request: axum::extract::Request) -> Response {
+    let (upstream, uploads) = (&state.0, &state.1);
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 512 * 1024 * 1024).await.unwrap();
+    let content_type = parts
+        .headers
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(boundary) = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .map(|boundary| boundary.trim_matches('"').to_owned())
+    {
+        let fields = multipart_fields(&body, &boundary);
+        if let Some((file_name, content)) = fields
+            .iter()
+            .find_map(|(name, file, value)| (name == "content").then(|| (file.clone(), value)))
+        {
+            let attestations = fields
+                .iter()
+                .find(|(name, _, _)| name == "attestations")
+                .map(|(_, _, value)| String::from_utf8_lossy(value).into_owned());
+            uploads.lock().unwrap().push(RecordedUpload {
+                file_name: file_name.unwrap_or_default(),
+                sha256: hex::encode(Sha256::digest(content)),
+                attestations,
+            });
+        }
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", axum::http::uri::PathAndQuery::as_str);
+    let mut request = client
+        .request(parts.method.clone(), format!("{upstream}{path}"))
+        .body(body);
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    match request.send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let headers = answer.headers().clone();
+            let bytes = answer.bytes().await.unwrap_or_default();
+            let mut response = (status, bytes).into_response();
+            for (name, value) in &headers {
+                if name != "content-length" && name != "transfer-encoding" {
+                    response.headers_mut().insert(name, value.clone());
+                }
+            }
+            response
+        }
+        Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
+    }
+}
+
+/// (field name, file name, value) of each part of a multipart/form-data body.
+fn multipart_fields(body: &[u8], boundary: &str) -> Vec<(String, Option<String>, Vec<u8>)> {
+    let delimiter = format!("--{boundary}");
+    let mut fields = Vec::new();
+    let mut rest = body;
+    while let Some(start) = find(rest, delimiter.as_bytes()) {
+        rest = &rest[start + delimiter.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let Some(header_end) = find(rest, b"\r\n\r\n") else {
+            break;
+        };
+        let headers = String::from_utf8_lossy(&rest[..header_end]).into_owned();
+        let content = &rest[header_end + 4..];
+        let Some(end) = find(content, format!("\r\n{delimiter}").as_bytes()) else {
+            break;
+        };
+        let attribute = |key: &str| {
+            let marker = format!(" {key}=\"");
+            let start = headers.find(&marker)? + marker.len();
+            let end = headers[start..].find('"')? + start;
+            Some(headers[start..end].to_owned())
+        };
+        if let Some(name) = attribute("name") {
+            fields.push((name, attribute("filename"), content[..end].to_vec()));
+        }
+        rest = &content[end + 2..];
+    }
+    fields
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
