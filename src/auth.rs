@@ -3,6 +3,8 @@
 
 use secrecy::SecretString;
 
+use crate::actions::Console;
+
 /// Basic-auth credentials for the index.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -40,18 +42,22 @@ impl Authenticator {
 
 impl Authenticator {
     /// Pick the credentials per DESIGN §4: a password means token mode (no OIDC call at all);
-    /// none with user `__token__` means Trusted Publishing.
-    #[expect(
-        clippy::unused_async,
-        reason = "Trusted Publishing asks the index for its audience here"
-    )]
+    /// none with user `__token__` means Trusted Publishing, whose first token is minted here so
+    /// that every authentication problem shows before the first upload.
     pub async fn select(
         settings: &crate::inputs::Settings,
         runner: &crate::actions::Runner,
         client: &reqwest::Client,
+        project: &str,
     ) -> anyhow::Result<Self> {
         if let Some(password) = &settings.password {
             crate::actions::mask(password);
+            for advice in token_mode_advice(settings, runner, project) {
+                match advice {
+                    Advice::Notice(title, text) => Console::notice(title, &text),
+                    Advice::Warning(title, text) => Console::warning(title, &text),
+                }
+            }
             return Ok(Self::Static(Credentials {
                 user: settings.user.clone(),
                 password: password.clone(),
@@ -66,12 +72,155 @@ impl Authenticator {
         let mut index_base = settings.repository_url.clone();
         index_base.set_path("/");
         index_base.set_query(None);
-        Ok(Self::TrustedPublishing(Box::new(
-            crate::oidc::TrustedPublisher {
-                client: client.clone(),
-                index_base,
-                runner: runner.clone(),
-            },
-        )))
+        let publisher = crate::oidc::TrustedPublisher::start(client, runner, index_base, project)
+            .await
+            .inspect_err(|error| error.report(runner))?;
+        Console::line(&format!(
+            "authenticated with Trusted Publishing: minted a short-lived token at {}",
+            crate::http::display_url(&publisher.index_base)
+        ));
+        Ok(Self::TrustedPublishing(Box::new(publisher)))
+    }
+}
+
+/// A line of advice for token mode.
+#[derive(Debug, PartialEq, Eq)]
+enum Advice {
+    Notice(&'static str, String),
+    Warning(&'static str, String),
+}
+
+/// What to tell a user who publishes with a stored password or token.
+fn token_mode_advice(
+    settings: &crate::inputs::Settings,
+    runner: &crate::actions::Runner,
+    project: &str,
+) -> Vec<Advice> {
+    use secrecy::ExposeSecret as _;
+    let mut advice = Vec::new();
+    let on_pypi = matches!(
+        settings.repository_url.host_str(),
+        Some("upload.pypi.org" | "pypi.org" | "test.pypi.org")
+    );
+    let setup = if on_pypi {
+        format!(
+            " (add the publisher for `{project}` at {})",
+            crate::oidc::settings_url_for(&settings.repository_url, project)
+        )
+    } else {
+        String::new()
+    };
+    if runner.id_token_request_url.is_some() && runner.id_token_request_token.is_some() {
+        advice.push(Advice::Notice(
+            "Token mode",
+            format!(
+                "`password` is set, so it is used and Trusted Publishing is not tried, although this job could get an OIDC token (`id-token: write`). To publish without a stored secret, set up Trusted Publishing{setup} and remove `password`."
+            ),
+        ));
+    } else if on_pypi {
+        advice.push(Advice::Notice(
+            "Trusted Publishing is available",
+            format!(
+                "publishing with a stored API token. Trusted Publishing needs no secret at all: add a Trusted Publisher for `{project}` at {}, grant the job `permissions: id-token: write` and remove `password`.",
+                crate::oidc::settings_url_for(&settings.repository_url, project)
+            ),
+        ));
+    }
+    if let Some(password) = &settings.password {
+        if settings.user == "__token__" && !password.expose_secret().trim().starts_with("pypi-") {
+            advice.push(Advice::Warning(
+                "Unexpected API token",
+                "the `password` for user `__token__` does not start with `pypi-`, as PyPI API tokens do: check that the secret holds the whole token (copy it again from the index's account settings).".to_owned(),
+            ));
+        }
+    }
+    advice
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(url: &str, password: &str) -> crate::inputs::Settings {
+        let workspace = tempfile_dir();
+        let mut raw = crate::inputs::RawInputs::default();
+        raw.env
+            .insert("INPUT_REPOSITORY-URL".to_owned(), url.to_owned());
+        raw.env
+            .insert("INPUT_PASSWORD".to_owned(), password.to_owned());
+        raw.env
+            .insert("INPUT_PACKAGES-DIR".to_owned(), ".".to_owned());
+        crate::inputs::Settings::parse(&raw, &workspace).unwrap()
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        std::env::temp_dir()
+    }
+
+    fn runner(with_oidc: bool) -> crate::actions::Runner {
+        let mut env = std::collections::BTreeMap::new();
+        if with_oidc {
+            env.insert(
+                "ACTIONS_ID_TOKEN_REQUEST_URL".to_owned(),
+                "https://token.example/?api-version=2.0".to_owned(),
+            );
+            env.insert(
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_owned(),
+                "request-token".to_owned(),
+            );
+        }
+        crate::actions::Runner::from_env(&env)
+    }
+
+    #[test]
+    fn token_mode_on_pypi_suggests_trusted_publishing_for_the_project() {
+        let advice = token_mode_advice(
+            &settings("https://upload.pypi.org/legacy/", "pypi-AgEIcHlwaS5vcmc"),
+            &runner(false),
+            "Demo_Pkg",
+        );
+        assert_eq!(advice.len(), 1, "{advice:?}");
+        let Advice::Notice(_, text) = &advice[0] else {
+            panic!("{advice:?}")
+        };
+        assert!(
+            text.contains("https://pypi.org/manage/project/demo-pkg/settings/publishing/"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_token_without_the_pypi_prefix_is_warned_about() {
+        let advice = token_mode_advice(
+            &settings("https://test.pypi.org/legacy/", "AgEIcHlwaS5vcmc"),
+            &runner(false),
+            "demo",
+        );
+        assert!(
+            advice.iter().any(
+                |a| matches!(a, Advice::Warning(title, _) if *title == "Unexpected API token")
+            ),
+            "{advice:?}"
+        );
+    }
+
+    #[test]
+    fn both_a_password_and_an_oidc_token_means_token_mode_with_a_notice() {
+        let advice = token_mode_advice(
+            &settings("http://127.0.0.1:1/", "pypi-local"),
+            &runner(true),
+            "demo",
+        );
+        assert!(
+            matches!(&advice[..], [Advice::Notice("Token mode", text)] if !text.contains("manage/project")),
+            "{advice:?}"
+        );
+        // Another index, no OIDC: nothing to say.
+        let advice = token_mode_advice(
+            &settings("http://127.0.0.1:1/", "pypi-local"),
+            &runner(false),
+            "demo",
+        );
+        assert!(advice.is_empty(), "{advice:?}");
     }
 }

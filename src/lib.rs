@@ -48,7 +48,8 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
     }
 
     let client = http::client()?;
-    let authenticator = auth::Authenticator::select(&settings, &runner, &client).await?;
+    let authenticator =
+        auth::Authenticator::select(&settings, &runner, &client, &report.name).await?;
     let uploader = Uploader {
         client: &client,
         repository_url: settings.repository_url.clone(),
@@ -341,6 +342,9 @@ pub fn error_title(error: &anyhow::Error) -> String {
         || error.downcast_ref::<dist::DistError>().is_some()
     {
         return "Verification failed (nothing uploaded)".to_owned();
+    }
+    if let Some(oidc) = error.downcast_ref::<oidc::OidcError>() {
+        return oidc.title().to_owned();
     }
     if error
         .chain()

@@ -1,30 +1,439 @@
 //! Trusted Publishing (DESIGN §4, Warehouse `oidc/views.py`): the job's GitHub OIDC token is
 //! exchanged for a short-lived `PyPI` API token. Claims are decoded only to explain errors.
+//!
+//! Flow: `GET {index}/_/oidc/audience` -> `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD` ->
+//! `POST {index}/_/oidc/mint-token`. A GitHub token can be exchanged once (its `jti`), so every
+//! mint attempt, retries and renewals included, fetches a fresh one.
 
-use secrecy::SecretString;
+mod error;
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
 
-use crate::actions::Runner;
+pub use self::error::{MintErrorItem, OidcError, Rejection};
+use crate::actions::{Console, Runner};
 use crate::auth::Credentials;
-use crate::http::ResponseExt as _;
+use crate::http::{self, RetryPolicy};
+
+/// Mint again when the token has less than this left, so that no upload starts with a token
+/// that could expire under it.
+pub const RENEW_MARGIN: Duration = Duration::from_secs(60);
+/// `PyPI` tokens live 15 minutes; assumed when an index does not say (older Warehouse).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(900);
+
+/// The claims shown when the index refuses a token, in this order.
+pub const SHOWN_CLAIMS: [&str; 8] = [
+    "sub",
+    "repository",
+    "repository_owner",
+    "repository_owner_id",
+    "workflow_ref",
+    "job_workflow_ref",
+    "ref",
+    "environment",
+];
+
+/// A minted `PyPI` token and when it expires. Deliberately neither `Debug` nor `Display`.
+struct MintedToken {
+    token: SecretString,
+    expires_at: Duration,
+}
+
+impl MintedToken {
+    fn expires_soon(&self, now: Duration) -> bool {
+        self.expires_at.saturating_sub(now) < RENEW_MARGIN
+    }
+}
 
 /// Mints (and re-mints) `PyPI` tokens for one index.
-#[derive(Debug)]
 pub struct TrustedPublisher {
     pub client: reqwest::Client,
     /// `{scheme}://{host}` of the repository URL: the `/_/oidc/*` endpoints live there.
     pub index_base: Url,
     pub runner: Runner,
+    audience: String,
+    project: String,
+    current: tokio::sync::Mutex<Option<MintedToken>>,
+    warned_reusable: AtomicBool,
+}
+
+impl fmt::Debug for TrustedPublisher {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("TrustedPublisher")
+            .field("index_base", &self.index_base.as_str())
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TrustedPublisher {
-    /// Credentials for the next upload request.
-    #[expect(clippy::unused_async, reason = "minting talks to the index")]
-    pub async fn credentials(&self) -> anyhow::Result<Credentials> {
-        anyhow::bail!(
-            "Trusted Publishing is not available in this build yet; set `password` to an API token"
-        )
+    /// Check that the job can get an OIDC token, ask the index for its audience and mint the
+    /// first token, so that every problem shows before the first upload.
+    #[tracing::instrument(skip_all, fields(index = %index_base))]
+    pub async fn start(
+        client: &reqwest::Client,
+        runner: &Runner,
+        index_base: Url,
+        project: &str,
+    ) -> Result<Self, OidcError> {
+        check_token_available(runner)?;
+        let audience = audience(client, &index_base).await?;
+        tracing::debug!("the index's OIDC audience is `{audience}`");
+        let publisher = Self {
+            client: client.clone(),
+            index_base,
+            runner: runner.clone(),
+            audience,
+            project: project.to_owned(),
+            current: tokio::sync::Mutex::new(None),
+            warned_reusable: AtomicBool::new(false),
+        };
+        let minted = publisher.mint().await?;
+        *publisher.current.lock().await = Some(minted);
+        Ok(publisher)
     }
+
+    /// Credentials for the next upload request: the current token, or a fresh one when it is
+    /// about to expire. Concurrent callers wait for one renewal.
+    pub async fn credentials(&self) -> anyhow::Result<Credentials> {
+        let mut current = self.current.lock().await;
+        let now = unix_now();
+        let valid = current.as_ref().filter(|token| !token.expires_soon(now));
+        if let Some(token) = valid {
+            return Ok(credentials(token));
+        }
+        if let Some(token) = current.as_ref() {
+            Console::line(&format!(
+                "the PyPI token expires in {}s: minting a fresh one before the next file",
+                token.expires_at.saturating_sub(now).as_secs()
+            ));
+        }
+        let minted = self.mint().await.inspect_err(|error| {
+            error.report(&self.runner);
+        })?;
+        let credentials = credentials(&minted);
+        *current = Some(minted);
+        Ok(credentials)
+    }
+
+    /// One exchange, retried on 5xx and network errors, each try with a fresh OIDC token.
+    async fn mint(&self) -> Result<MintedToken, OidcError> {
+        let url = self.endpoint("_/oidc/mint-token");
+        let policy = RetryPolicy::from_env();
+        let mut problem = String::new();
+        for attempt in 1..=policy.attempts {
+            let jwt = fetch_id_token(&self.client, &self.runner, &self.audience).await?;
+            self.warn_if_reusable_workflow(&jwt);
+            match self.exchange(&url, &jwt).await? {
+                Exchange::Minted(minted) => {
+                    tracing::debug!(
+                        "minted a PyPI token valid for {}s",
+                        minted.expires_at.saturating_sub(unix_now()).as_secs()
+                    );
+                    return Ok(minted);
+                }
+                Exchange::Retry {
+                    problem: why,
+                    retry_after,
+                } => {
+                    problem = why;
+                    if attempt < policy.attempts {
+                        let wait = policy.delay(attempt, retry_after);
+                        tracing::info!(
+                            "minting the PyPI token failed ({problem}); retrying in {:.1}s with a fresh OIDC token (attempt {attempt}/{})",
+                            wait.as_secs_f64(),
+                            policy.attempts
+                        );
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            }
+        }
+        Err(OidcError::Unavailable {
+            method: "POST",
+            url: http::display_url(&url),
+            problem: format!("failed {} times, the last time: {problem}", policy.attempts),
+        })
+    }
+
+    async fn exchange(&self, url: &Url, jwt: &SecretString) -> Result<Exchange, OidcError> {
+        let shown_url = http::display_url(url);
+        let sent = self
+            .client
+            .post(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&serde_json::json!({ "token": jwt.expose_secret() }))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => {
+                return Ok(Exchange::Retry {
+                    problem: format!("the connection failed ({})", error_chain(&error)),
+                    retry_after: None,
+                });
+            }
+        };
+        let status = response.status();
+        if status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return parse_minted(&body).map(Exchange::Minted).ok_or_else(|| {
+                OidcError::Unavailable {
+                    method: "POST",
+                    url: shown_url,
+                    problem: format!(
+                        "answered {status} without the expected JSON `{{\"token\", \"expires\"}}`"
+                    ),
+                }
+            });
+        }
+        let failure = http::http_error(response, "POST").await;
+        if http::is_retryable(status) {
+            return Ok(Exchange::Retry {
+                problem: format!("answered {status}"),
+                retry_after: failure.retry_after,
+            });
+        }
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            if let Ok(answer) = serde_json::from_str::<MintFailure>(&failure.body) {
+                return Err(self.rejected(shown_url, answer, jwt));
+            }
+        }
+        Err(OidcError::Unexpected {
+            method: "POST",
+            url: shown_url,
+            status: status.as_u16(),
+            body: short(&failure.body),
+        })
+    }
+
+    fn rejected(&self, url: String, answer: MintFailure, jwt: &SecretString) -> OidcError {
+        let claims = decode_claims(jwt.expose_secret()).unwrap_or_default();
+        let shown = SHOWN_CLAIMS
+            .iter()
+            .map(|&name| (name, claim_text(&claims, name)))
+            .collect();
+        let workflow_file = claims
+            .get("job_workflow_ref")
+            .and_then(serde_json::Value::as_str)
+            .and_then(workflow_file_name);
+        let web = index_web_base(&self.index_base);
+        OidcError::Rejected(Box::new(Rejection {
+            url,
+            message: answer
+                .message
+                .unwrap_or_else(|| "Token request failed".to_owned()),
+            errors: answer.errors,
+            claims: shown,
+            workflow_file,
+            settings_url: publisher_settings_url(&web, &self.project),
+            pending_url: format!("{web}manage/account/publishing/"),
+        }))
+    }
+
+    /// `PyPI` does not support reusable workflows as publishers: say so once, before it bites.
+    fn warn_if_reusable_workflow(&self, jwt: &SecretString) {
+        if self.warned_reusable.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(claims) = decode_claims(jwt.expose_secret()) else {
+            return;
+        };
+        let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+        let (Some(workflow_ref), Some(job_workflow_ref)) =
+            (text("workflow_ref"), text("job_workflow_ref"))
+        else {
+            return;
+        };
+        if workflow_ref == job_workflow_ref || self.warned_reusable.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        Console::warning(
+            "Trusted Publishing from a reusable workflow",
+            &format!(
+                "this job runs the reusable workflow `{job_workflow_ref}`, called from `{workflow_ref}`. Reusable workflows are not supported as Trusted Publishers (https://docs.pypi.org/trusted-publishers/troubleshooting/#reusable-workflows-on-github): PyPI checks the publisher's workflow file against `job_workflow_ref`, the reusable workflow, not the calling one, so the publisher may not match, or stop matching when PyPI changes how it checks them. Run this action in a job of the top-level workflow{} and register that file as the publisher.",
+                workflow_file_name(workflow_ref)
+                    .map(|file| format!(" `{file}`"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+
+    fn endpoint(&self, path: &str) -> Url {
+        let mut url = self.index_base.clone();
+        url.set_path(path);
+        url.set_query(None);
+        url
+    }
+}
+
+fn credentials(minted: &MintedToken) -> Credentials {
+    Credentials {
+        user: "__token__".to_owned(),
+        password: minted.token.clone(),
+    }
+}
+
+enum Exchange {
+    Minted(MintedToken),
+    Retry {
+        problem: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+#[derive(serde::Deserialize)]
+struct MintFailure {
+    message: Option<String>,
+    #[serde(default)]
+    errors: Vec<MintErrorItem>,
+}
+
+/// `{"success": true, "token": "pypi-...", "expires": N}`; the token is masked at once.
+fn parse_minted(body: &str) -> Option<MintedToken> {
+    let mut answer: serde_json::Value = serde_json::from_str(body).ok()?;
+    let token = match answer.get_mut("token")?.take() {
+        serde_json::Value::String(token) if !token.is_empty() => SecretString::from(token),
+        _ => return None,
+    };
+    crate::actions::mask(&token);
+    let expires_at = answer
+        .get("expires")
+        .and_then(serde_json::Value::as_u64)
+        .map_or_else(|| unix_now() + DEFAULT_LIFETIME, Duration::from_secs);
+    Some(MintedToken { token, expires_at })
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Fail early, without a network call, when the job cannot get an OIDC token.
+fn check_token_available(runner: &Runner) -> Result<(), OidcError> {
+    let mut missing = Vec::new();
+    if runner.id_token_request_url.is_none() {
+        missing.push("ACTIONS_ID_TOKEN_REQUEST_URL");
+    }
+    if runner.id_token_request_token.is_none() {
+        missing.push("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if let Some(head) = fork_pull_request(runner) {
+        return Err(OidcError::ForkPullRequest { head });
+    }
+    Err(OidcError::MissingPermission { missing })
+}
+
+/// The head repository when this run is for a pull request from a fork (per the event
+/// payload at `GITHUB_EVENT_PATH`).
+fn fork_pull_request(runner: &Runner) -> Option<String> {
+    if runner.event_name.as_deref() != Some("pull_request") {
+        return None;
+    }
+    let payload = std::fs::read_to_string(runner.event_path.as_ref()?).ok()?;
+    fork_of_payload(&payload, runner.repository.as_deref())
+}
+
+fn fork_of_payload(payload: &str, repository: Option<&str>) -> Option<String> {
+    let event: serde_json::Value = serde_json::from_str(payload).ok()?;
+    let pull_request = event.get("pull_request")?;
+    let head_repo = pull_request.pointer("/head/repo");
+    let Some(head_repo) = head_repo.filter(|repo| !repo.is_null()) else {
+        return Some("(deleted repository)".to_owned()); // a fork deleted since the PR opened
+    };
+    let head = head_repo
+        .get("full_name")
+        .and_then(serde_json::Value::as_str);
+    let base = pull_request
+        .pointer("/base/repo/full_name")
+        .and_then(serde_json::Value::as_str)
+        .or(repository);
+    let fork_flag = head_repo.get("fork").and_then(serde_json::Value::as_bool);
+    let is_fork = match (head, base) {
+        (Some(head), Some(base)) => !head.eq_ignore_ascii_case(base),
+        _ => fork_flag == Some(true),
+    };
+    is_fork.then(|| head.unwrap_or("(unknown)").to_owned())
+}
+
+/// `GET {index}/_/oidc/audience` -> the audience the index expects in the OIDC token.
+pub async fn audience(client: &reqwest::Client, index_base: &Url) -> Result<String, OidcError> {
+    let mut url = index_base.clone();
+    url.set_path("_/oidc/audience");
+    url.set_query(None);
+    let shown_url = http::display_url(&url);
+    let index = index_name(index_base);
+    let policy = RetryPolicy::from_env();
+    let mut problem = String::new();
+    for attempt in 1..=policy.attempts {
+        let mut retry_after = None;
+        match client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+        {
+            Err(error) => problem = format!("the connection failed ({})", error_chain(&error)),
+            Ok(response) if response.status().is_success() => {
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                return serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|json| json.get("audience")?.as_str().map(str::to_owned))
+                    .ok_or_else(|| OidcError::Unavailable {
+                        method: "GET",
+                        url: shown_url,
+                        problem: format!(
+                            "answered {status} without the expected JSON `{{\"audience\"}}`"
+                        ),
+                    });
+            }
+            Ok(response) => {
+                let status = response.status();
+                let failure = http::http_error(response, "GET").await;
+                if !http::is_retryable(status) {
+                    return Err(match status {
+                        StatusCode::FORBIDDEN => OidcError::Disabled {
+                            index,
+                            url: shown_url,
+                            message: failure.message(),
+                        },
+                        StatusCode::NOT_FOUND => OidcError::NotSupported {
+                            index,
+                            url: shown_url,
+                        },
+                        _ => OidcError::Unexpected {
+                            method: "GET",
+                            url: shown_url,
+                            status: status.as_u16(),
+                            body: short(&failure.body),
+                        },
+                    });
+                }
+                problem = format!("answered {status}");
+                retry_after = failure.retry_after;
+            }
+        }
+        if attempt < policy.attempts {
+            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+        }
+    }
+    Err(OidcError::Unavailable {
+        method: "GET",
+        url: shown_url,
+        problem: format!("failed {} times, the last time: {problem}", policy.attempts),
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -33,35 +442,275 @@ struct IdTokenAnswer {
 }
 
 /// `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD` -> the job's OIDC token (a JWT), masked.
+/// Every call returns a fresh token (a new `jti`).
 pub async fn request_id_token(
     client: &reqwest::Client,
     runner: &Runner,
     audience: &str,
 ) -> anyhow::Result<SecretString> {
-    use secrecy::ExposeSecret as _;
+    Ok(fetch_id_token(client, runner, audience).await?)
+}
+
+async fn fetch_id_token(
+    client: &reqwest::Client,
+    runner: &Runner,
+    audience: &str,
+) -> Result<SecretString, OidcError> {
+    check_token_available(runner)?;
     let (Some(request_url), Some(request_token)) =
         (&runner.id_token_request_url, &runner.id_token_request_token)
     else {
-        anyhow::bail!(
-            "no OIDC token available: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set; grant the job `permissions: id-token: write`"
-        );
+        return Err(OidcError::MissingPermission {
+            missing: vec!["ACTIONS_ID_TOKEN_REQUEST_URL"],
+        });
     };
+    crate::actions::mask(request_token);
+    let url = id_token_url(request_url, audience).map_err(|problem| OidcError::IdToken {
+        url: "$ACTIONS_ID_TOKEN_REQUEST_URL".to_owned(),
+        problem,
+    })?;
+    let shown_url = http::display_url(&url);
+    let mut authorization =
+        reqwest::header::HeaderValue::try_from(format!("bearer {}", request_token.expose_secret()))
+            .map_err(|_| OidcError::IdToken {
+                url: shown_url.clone(),
+                problem:
+                    "cannot be asked: ACTIONS_ID_TOKEN_REQUEST_TOKEN is not a valid header value"
+                        .to_owned(),
+            })?;
+    authorization.set_sensitive(true);
+    let policy = RetryPolicy::from_env();
+    let mut problem = String::new();
+    for attempt in 1..=policy.attempts {
+        let mut retry_after = None;
+        match client
+            .get(url.clone())
+            .header(reqwest::header::AUTHORIZATION, authorization.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+        {
+            Err(error) => problem = format!("failed to connect ({})", error_chain(&error)),
+            Ok(response) if response.status().is_success() => {
+                let status = response.status();
+                let answer = response.json::<IdTokenAnswer>().await.ok();
+                let Some(answer) = answer.filter(|answer| !answer.value.is_empty()) else {
+                    return Err(OidcError::IdToken {
+                        url: shown_url,
+                        problem: format!(
+                            "answered {status} without the expected JSON `{{\"value\"}}`"
+                        ),
+                    });
+                };
+                let token = SecretString::from(answer.value);
+                crate::actions::mask(&token);
+                return Ok(token);
+            }
+            Ok(response) => {
+                let status = response.status();
+                let failure = http::http_error(response, "GET").await;
+                problem = format!("answered {status}: {}", short(&failure.message()));
+                if !http::is_retryable(status) {
+                    return Err(OidcError::IdToken {
+                        url: shown_url,
+                        problem,
+                    });
+                }
+                retry_after = failure.retry_after;
+            }
+        }
+        if attempt < policy.attempts {
+            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+        }
+    }
+    Err(OidcError::IdToken {
+        url: shown_url,
+        problem: format!("failed {} times, the last time: {problem}", policy.attempts),
+    })
+}
+
+/// The request URL with `audience=` appended (`?` or `&` as the URL needs, value encoded).
+fn id_token_url(request_url: &str, audience: &str) -> Result<Url, String> {
     let mut url = Url::parse(request_url)
-        .map_err(|error| anyhow::anyhow!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {error}"))?;
+        .map_err(|error| format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL ({error})"))?;
     url.query_pairs_mut().append_pair("audience", audience);
-    let response = client
-        .get(url)
-        .header(
-            reqwest::header::AUTHORIZATION,
-            format!("bearer {}", request_token.expose_secret()),
+    Ok(url)
+}
+
+/// The claims of a JWT, decoded for display only: the signature is NOT checked.
+#[must_use]
+pub fn decode_claims(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        serde_json::Value::Object(claims) => Some(claims),
+        _ => None,
+    }
+}
+
+fn claim_text(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> String {
+    match claims.get(name) {
+        None | Some(serde_json::Value::Null) => "MISSING".to_owned(),
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// `owner/repo/.github/workflows/release.yml@refs/tags/v1` -> `release.yml`.
+fn workflow_file_name(workflow_ref: &str) -> Option<String> {
+    let path = workflow_ref.split('@').next()?;
+    let file = path.rsplit('/').next()?;
+    (!file.is_empty()).then(|| file.to_owned())
+}
+
+/// The web host of an index: `upload.pypi.org` uploads are managed on `pypi.org`.
+fn index_web_base(index_base: &Url) -> Url {
+    let mut web = index_base.clone();
+    if web.host_str() == Some("upload.pypi.org") {
+        let _ = web.set_host(Some("pypi.org"));
+    }
+    web.set_path("/");
+    web.set_query(None);
+    web
+}
+
+fn index_name(index_base: &Url) -> String {
+    let mut name = index_base.host_str().unwrap_or("the index").to_owned();
+    if let Some(port) = index_base.port() {
+        name.push_str(&format!(":{port}"));
+    }
+    name
+}
+
+/// Where a project's Trusted Publishers are managed (Warehouse's path).
+#[must_use]
+pub fn publisher_settings_url(web: &Url, project: &str) -> String {
+    format!(
+        "{web}manage/project/{}/settings/publishing/",
+        crate::dist::filename::normalize_name(project)
+    )
+}
+
+/// The Trusted Publishing settings page for a project on the index of `repository_url`
+/// (for notices in token mode).
+#[must_use]
+pub fn settings_url_for(repository_url: &Url, project: &str) -> String {
+    publisher_settings_url(&index_web_base(repository_url), project)
+}
+
+fn short(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= 300 {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(300).collect();
+    cut.push_str(" [...]");
+    cut
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &serde_json::Value) -> String {
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.c2lnbmF0dXJl",
+            engine.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+            engine.encode(claims.to_string())
         )
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await?
-        .error_for_status_with_body("GET")
-        .await?;
-    let answer: IdTokenAnswer = response.json().await?;
-    let token = SecretString::from(answer.value);
-    crate::actions::mask(&token);
-    Ok(token)
+    }
+
+    #[test]
+    fn audience_is_appended_with_the_right_separator_and_encoded() {
+        let url = id_token_url("https://token.example/req?api-version=2.0", "pypi").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://token.example/req?api-version=2.0&audience=pypi"
+        );
+        let url = id_token_url("https://token.example/req", "a b&c").unwrap();
+        assert_eq!(url.as_str(), "https://token.example/req?audience=a+b%26c");
+        assert!(id_token_url("not a url", "pypi").is_err());
+    }
+
+    #[test]
+    fn claims_are_decoded_for_display_with_missing_ones_marked() {
+        let token = jwt(&serde_json::json!({
+            "sub": "repo:octo-org/demo:ref:refs/tags/v1",
+            "repository_owner_id": 42,
+            "environment": null,
+        }));
+        let claims = decode_claims(&token).unwrap();
+        assert_eq!(
+            claim_text(&claims, "sub"),
+            "repo:octo-org/demo:ref:refs/tags/v1"
+        );
+        assert_eq!(claim_text(&claims, "repository_owner_id"), "42");
+        assert_eq!(claim_text(&claims, "environment"), "MISSING");
+        assert_eq!(claim_text(&claims, "ref"), "MISSING");
+        assert!(decode_claims("not-a-jwt").is_none());
+    }
+
+    #[test]
+    fn settings_page_is_on_the_web_host() {
+        let pypi = Url::parse("https://upload.pypi.org/legacy/").unwrap();
+        assert_eq!(
+            settings_url_for(&pypi, "Oidc_Publish.Demo"),
+            "https://pypi.org/manage/project/oidc-publish-demo/settings/publishing/"
+        );
+        let test = Url::parse("https://test.pypi.org/legacy/").unwrap();
+        assert_eq!(
+            settings_url_for(&test, "demo"),
+            "https://test.pypi.org/manage/project/demo/settings/publishing/"
+        );
+    }
+
+    #[test]
+    fn workflow_file_comes_from_the_ref() {
+        assert_eq!(
+            workflow_file_name("octo-org/demo/.github/workflows/release.yml@refs/tags/v1")
+                .as_deref(),
+            Some("release.yml")
+        );
+    }
+
+    #[test]
+    fn fork_pull_requests_are_recognised() {
+        let fork = r#"{"pull_request": {"head": {"repo": {"full_name": "forker/demo", "fork": true}}, "base": {"repo": {"full_name": "octo-org/demo"}}}}"#;
+        assert_eq!(
+            fork_of_payload(fork, Some("octo-org/demo")).as_deref(),
+            Some("forker/demo")
+        );
+        // A branch of a repository that is itself a fork is not a fork pull request.
+        let same = r#"{"pull_request": {"head": {"repo": {"full_name": "octo-org/demo", "fork": true}}, "base": {"repo": {"full_name": "octo-org/demo"}}}}"#;
+        assert_eq!(fork_of_payload(same, Some("octo-org/demo")), None);
+        let deleted = r#"{"pull_request": {"head": {"repo": null}, "base": {"repo": {"full_name": "octo-org/demo"}}}}"#;
+        assert!(fork_of_payload(deleted, None).is_some());
+        assert_eq!(fork_of_payload(r#"{"push": {}}"#, None), None);
+    }
+
+    #[test]
+    fn minted_answer_is_parsed_and_expiry_checked() {
+        let minted =
+            parse_minted(r#"{"success": true, "token": "pypi-minted-abcdef", "expires": 100}"#)
+                .unwrap();
+        assert_eq!(minted.expires_at, Duration::from_secs(100));
+        assert!(minted.expires_soon(Duration::from_secs(41)));
+        assert!(!minted.expires_soon(Duration::from_secs(40)));
+        assert!(parse_minted("<html>").is_none());
+        assert!(parse_minted(r#"{"success": true}"#).is_none());
+    }
 }

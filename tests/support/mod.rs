@@ -7,9 +7,10 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
-    reason = "test support: a failed setup should panic with its cause"
+    reason = "test support: a failed setup step is a test failure"
 )]
 
+pub mod oidc_fake;
 pub mod sigstore_fake;
 
 use std::collections::BTreeMap;
