@@ -43,7 +43,8 @@ pub async fn attest(
             Some("off (`attestations: false`)".to_owned()),
         ));
     }
-    if let Some(reason) = not_applicable(settings, authenticator) {
+    let trusted_publishing = matches!(authenticator, Authenticator::TrustedPublishing(_));
+    if let Some(reason) = not_applicable(settings, trusted_publishing) {
         Console::notice("Attestations off", &reason);
         return Ok((BTreeMap::new(), Some(format!("off: {reason}"))));
     }
@@ -82,8 +83,8 @@ pub async fn attest(
 }
 
 /// Why attestations are off although requested, if they are.
-fn not_applicable(settings: &Settings, authenticator: &Authenticator) -> Option<String> {
-    if !matches!(authenticator, Authenticator::TrustedPublishing(_)) {
+fn not_applicable(settings: &Settings, trusted_publishing: bool) -> Option<String> {
+    if !trusted_publishing {
         return Some(
             "PEP 740 attestations need Trusted Publishing (the index accepts them only from a Trusted Publisher); remove `password` to use it, or set `attestations: false` to silence this notice".to_owned(),
         );
@@ -228,7 +229,8 @@ impl Sigstore<'_> {
 /// `PyPI` checks the certificate's Build Config URI (`job_workflow_ref`) against the Trusted
 /// Publisher; in a reusable workflow that is the called workflow, not the caller.
 fn warn_about_reusable_workflows(token: &secrecy::SecretString) {
-    let Some(claims) = unverified_claims(token) else {
+    use secrecy::ExposeSecret as _;
+    let Some(claims) = crate::oidc::decode_claims(token.expose_secret()) else {
         return;
     };
     let text = |key: &str| claims.get(key).and_then(serde_json::Value::as_str);
@@ -236,22 +238,12 @@ fn warn_about_reusable_workflows(token: &secrecy::SecretString) {
         && workflow != job_workflow
     {
         Console::warning(
-            "Reusable workflow",
+            "Attestation identity from a reusable workflow",
             &format!(
-                "this job runs in the reusable workflow {job_workflow} (called from {workflow}); PyPI does not support reusable workflows for Trusted Publishing and will reject the attestation's identity"
+                "the signing certificate names the reusable workflow `{job_workflow}` (called from `{workflow}`); PyPI does not support reusable workflows as Trusted Publishers and will reject the attestation's identity"
             ),
         );
     }
-}
-
-/// The claims of a JWT, decoded without verification (for messages only).
-fn unverified_claims(token: &secrecy::SecretString) -> Option<serde_json::Value> {
-    use secrecy::ExposeSecret as _;
-    let payload = token.expose_secret().split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
 }
 
 /// A 409 answer with the place of the existing resource (Rekor, for an entry already logged).
@@ -327,14 +319,6 @@ mod tests {
         Settings::parse(&raw, dir.path()).unwrap()
     }
 
-    fn trusted_publishing(settings: &Settings) -> Authenticator {
-        Authenticator::TrustedPublishing(Box::new(crate::oidc::TrustedPublisher {
-            client: reqwest::Client::new(),
-            index_base: settings.repository_url.clone(),
-            runner: Runner::default(),
-        }))
-    }
-
     #[test]
     fn attestations_apply_to_trusted_publishing_on_pypi_and_testpypi_only() {
         for url in [
@@ -342,25 +326,17 @@ mod tests {
             "https://test.pypi.org/legacy/",
         ] {
             let settings = settings(&[("INPUT_REPOSITORY-URL", url)]);
-            assert_eq!(
-                not_applicable(&settings, &trusted_publishing(&settings)),
-                None,
-                "{url}"
-            );
+            assert_eq!(not_applicable(&settings, true), None, "{url}");
         }
         let other = settings(&[("INPUT_REPOSITORY-URL", "https://pypi.example.com/legacy/")]);
-        let reason = not_applicable(&other, &trusted_publishing(&other)).unwrap();
+        let reason = not_applicable(&other, true).unwrap();
         assert!(
             reason.starts_with("pypi.example.com is not PyPI or TestPyPI"),
             "{reason}"
         );
 
         let password = settings(&[("INPUT_PASSWORD", "pypi-secret-token")]);
-        let authenticator = Authenticator::Static(crate::auth::Credentials {
-            user: "__token__".into(),
-            password: "pypi-secret-token".into(),
-        });
-        let reason = not_applicable(&password, &authenticator).unwrap();
+        let reason = not_applicable(&password, false).unwrap();
         assert!(reason.contains("need Trusted Publishing"), "{reason}");
     }
 
@@ -371,17 +347,6 @@ mod tests {
             ("INPUT_REKOR-URL", "http://127.0.0.1:8/rekor"),
         ]);
         assert!(settings.sigstore_overridden);
-        assert_eq!(
-            not_applicable(&settings, &trusted_publishing(&settings)),
-            None
-        );
-    }
-
-    #[test]
-    fn claims_are_read_from_the_middle_part() {
-        let claims = STANDARD.encode(r#"{"workflow_ref":"a","job_workflow_ref":"b"}"#);
-        let token = secrecy::SecretString::from(format!("e30.{claims}.c2ln"));
-        let decoded = unverified_claims(&token).unwrap();
-        assert_eq!(decoded["job_workflow_ref"], "b");
+        assert_eq!(not_applicable(&settings, true), None);
     }
 }
