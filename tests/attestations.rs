@@ -20,7 +20,9 @@ use pypi_oidc_publish::actions::Runner;
 use pypi_oidc_publish::attest::statement::Attestation;
 use pypi_oidc_publish::attest::{Sigstore, Subject, check};
 use pypi_oidc_publish::http::RetryPolicy;
-use support::sigstore_fake::{Identity, RecordingIndex, SigstoreFake};
+use serde_json::json;
+use support::oidc_fake::{GithubOidc, PypiConfig, PypiOidc};
+use support::sigstore_fake::{RecordingIndex, SigstoreFake};
 use support::{repo_root, sha256_file, venv_bin};
 
 const GOLDEN: &str =
@@ -110,12 +112,31 @@ fn the_independent_verifier_accepts_the_production_attestation_and_rejects_a_wro
     );
 }
 
-fn runner_for(fake: &SigstoreFake) -> Runner {
+fn runner_for(github: &GithubOidc) -> Runner {
     Runner {
-        id_token_request_url: Some(fake.token_request_url()),
-        id_token_request_token: Some(fake.request_token().into()),
+        id_token_request_url: Some(github.request_url()),
+        id_token_request_token: Some(github.request_token.clone().into()),
         ..Runner::default()
     }
+}
+
+/// Run async test code on a runtime of its own (the fakes run their own runtimes, which
+/// cannot be started or dropped inside another one).
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn audiences(github: &GithubOidc) -> Vec<String> {
+    github
+        .issued()
+        .into_iter()
+        .map(|issued| issued.audience)
+        .collect()
 }
 
 fn sample_dists() -> Vec<PathBuf> {
@@ -135,6 +156,7 @@ fn subject_of(path: &Path) -> Subject {
 }
 
 async fn sign(
+    github: &GithubOidc,
     fake: &SigstoreFake,
     subjects: &[Subject],
 ) -> anyhow::Result<pypi_oidc_publish::attest::Signed> {
@@ -151,7 +173,7 @@ async fn sign(
             max_delay: std::time::Duration::from_millis(50),
         },
     };
-    sigstore.sign_all(&runner_for(fake), subjects).await
+    sigstore.sign_all(&runner_for(github), subjects).await
 }
 
 /// Run the independent verifier on one `attestations` form value for one dist.
@@ -181,157 +203,178 @@ fn verify_with_python(
     ])
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_dist_is_signed_under_one_certificate_and_the_independent_verifier_accepts_it() {
+#[test]
+fn every_dist_is_signed_under_one_certificate_and_the_independent_verifier_accepts_it() {
+    let github = GithubOidc::start();
     let fake = SigstoreFake::start();
-    let dists = sample_dists();
-    let subjects: Vec<Subject> = dists.iter().map(|path| subject_of(path)).collect();
-    let signed = sign(&fake, &subjects).await.unwrap();
+    block_on(async {
+        let dists = sample_dists();
+        let subjects: Vec<Subject> = dists.iter().map(|path| subject_of(path)).collect();
+        let signed = sign(&github, &fake, &subjects).await.unwrap();
 
-    assert_eq!(fake.token_audiences(), ["sigstore"]);
-    assert_eq!(fake.fulcio_requests(), 1, "one certificate for all files");
-    assert_eq!(fake.rekor_requests(), dists.len());
-    assert_eq!(
-        signed.identity.as_deref(),
-        Some("https://github.com/octo-org/demo/.github/workflows/release.yml@refs/tags/v0.3.0")
-    );
-    assert_eq!(signed.forms.len(), dists.len());
-    for (path, subject) in dists.iter().zip(&subjects) {
-        let form = &signed.forms[&subject.name];
-        let attestations: Vec<Attestation> = serde_json::from_str(form).unwrap();
-        assert_eq!(attestations.len(), 1);
-        let entry = &attestations[0].verification_material.transparency_entries[0];
-        check::check(&attestations[0], &subject.name, &subject.sha256).unwrap();
-        check::check_log_signatures(entry, &fake.rekor_key()).unwrap();
-
-        let (ok, log) = verify_with_python(&fake, form, path, "octo-org/demo", "release.yml");
-        assert!(ok, "{}: {log}", subject.name);
-        assert!(
-            log.contains(r#""predicate_type": "https://docs.pypi.org/attestations/publish/v1""#),
-            "{log}"
+        assert_eq!(audiences(&github), ["sigstore"]);
+        assert_eq!(fake.fulcio_requests(), 1, "one certificate for all files");
+        assert_eq!(fake.rekor_requests(), dists.len());
+        assert_eq!(
+            signed.identity.as_deref(),
+            Some("https://github.com/octo-org/demo/.github/workflows/release.yml@refs/tags/v0.3.0")
         );
-    }
-
-    // The verifier is not a rubber stamp: another file, another workflow or another
-    // repository is refused.
-    let wheel_form = &signed.forms[&subjects[0].name];
-    let (ok, log) =
-        verify_with_python(&fake, wheel_form, &dists[1], "octo-org/demo", "release.yml");
-    assert!(!ok, "{log}");
-    let (ok, log) = verify_with_python(&fake, wheel_form, &dists[0], "octo-org/demo", "ci.yml");
-    assert!(!ok, "{log}");
-    assert!(log.contains("Build Config URI"), "{log}");
-    let (ok, log) = verify_with_python(
-        &fake,
-        wheel_form,
-        &dists[0],
-        "octo-org/other",
-        "release.yml",
-    );
-    assert!(!ok, "{log}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sixty_wheels_share_one_certificate_and_each_gets_its_own_log_entry() {
-    let fake = SigstoreFake::start();
-    let subjects: Vec<Subject> = (0..60)
-        .map(|n| Subject {
-            name: format!("demo-1.0-cp3{n}-cp3{n}-manylinux_2_28_x86_64.whl"),
-            sha256: format!("{n:064x}"),
-        })
-        .collect();
-    let signed = sign(&fake, &subjects).await.unwrap();
-    assert_eq!(fake.fulcio_requests(), 1);
-    assert_eq!(fake.rekor_requests(), 60);
-    assert_eq!(signed.forms.len(), 60);
-    let mut indexes = signed.log_indexes.clone();
-    indexes.sort();
-    indexes.dedup();
-    assert_eq!(indexes.len(), 60, "one log entry per file");
-    let certificates: std::collections::BTreeSet<String> = signed
-        .forms
-        .values()
-        .map(|form| {
+        assert_eq!(signed.forms.len(), dists.len());
+        for (path, subject) in dists.iter().zip(&subjects) {
+            let form = &signed.forms[&subject.name];
             let attestations: Vec<Attestation> = serde_json::from_str(form).unwrap();
-            attestations[0].verification_material.certificate.clone()
-        })
-        .collect();
-    assert_eq!(certificates.len(), 1);
+            assert_eq!(attestations.len(), 1);
+            let entry = &attestations[0].verification_material.transparency_entries[0];
+            check::check(&attestations[0], &subject.name, &subject.sha256).unwrap();
+            check::check_log_signatures(entry, &fake.rekor_key()).unwrap();
+
+            let (ok, log) = verify_with_python(&fake, form, path, "octo-org/demo", "release.yml");
+            assert!(ok, "{}: {log}", subject.name);
+            assert!(
+                log.contains(
+                    r#""predicate_type": "https://docs.pypi.org/attestations/publish/v1""#
+                ),
+                "{log}"
+            );
+        }
+
+        // The verifier is not a rubber stamp: another file, another workflow or another
+        // repository is refused.
+        let wheel_form = &signed.forms[&subjects[0].name];
+        let (ok, log) =
+            verify_with_python(&fake, wheel_form, &dists[1], "octo-org/demo", "release.yml");
+        assert!(!ok, "{log}");
+        let (ok, log) = verify_with_python(&fake, wheel_form, &dists[0], "octo-org/demo", "ci.yml");
+        assert!(!ok, "{log}");
+        assert!(log.contains("Build Config URI"), "{log}");
+        let (ok, log) = verify_with_python(
+            &fake,
+            wheel_form,
+            &dists[0],
+            "octo-org/other",
+            "release.yml",
+        );
+        assert!(!ok, "{log}");
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fulcio_and_rekor_outages_are_retried() {
+#[test]
+fn sixty_wheels_share_one_certificate_and_each_gets_its_own_log_entry() {
+    let github = GithubOidc::start();
     let fake = SigstoreFake::start();
-    fake.fail_fulcio(2);
-    fake.fail_rekor(2);
-    let dists = sample_dists();
-    let subjects: Vec<Subject> = dists.iter().map(|path| subject_of(path)).collect();
-    let signed = sign(&fake, &subjects).await.unwrap();
-    assert_eq!(signed.forms.len(), 2);
-    assert_eq!(fake.fulcio_requests(), 3);
-    assert_eq!(fake.rekor_requests(), 4);
-    let form = &signed.forms[&subjects[0].name];
-    let (ok, log) = verify_with_python(&fake, form, &dists[0], "octo-org/demo", "release.yml");
-    assert!(ok, "{log}");
+    block_on(async {
+        let subjects: Vec<Subject> = (0..60)
+            .map(|n| Subject {
+                name: format!("demo-1.0-cp3{n}-cp3{n}-manylinux_2_28_x86_64.whl"),
+                sha256: format!("{n:064x}"),
+            })
+            .collect();
+        let signed = sign(&github, &fake, &subjects).await.unwrap();
+        assert_eq!(fake.fulcio_requests(), 1);
+        assert_eq!(fake.rekor_requests(), 60);
+        assert_eq!(signed.forms.len(), 60);
+        let mut indexes = signed.log_indexes.clone();
+        indexes.sort();
+        indexes.dedup();
+        assert_eq!(indexes.len(), 60, "one log entry per file");
+        let certificates: std::collections::BTreeSet<String> = signed
+            .forms
+            .values()
+            .map(|form| {
+                let attestations: Vec<Attestation> = serde_json::from_str(form).unwrap();
+                attestations[0].verification_material.certificate.clone()
+            })
+            .collect();
+        assert_eq!(certificates.len(), 1);
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lasting_rekor_outage_is_a_clear_error_naming_the_log_and_the_way_out() {
+#[test]
+fn fulcio_and_rekor_outages_are_retried() {
+    let github = GithubOidc::start();
     let fake = SigstoreFake::start();
-    fake.fail_rekor(1000);
-    let subjects = vec![subject_of(&sample_dists()[0])];
-    let error = sign(&fake, &subjects).await.unwrap_err();
-    let message = format!("{error:#}");
-    assert!(message.contains(&subjects[0].name), "{message}");
-    assert!(
-        message.contains(&format!("Rekor ({})", fake.rekor_url())),
-        "{message}"
-    );
-    assert!(message.contains("503"), "{message}");
-    assert!(message.contains("attestations: false"), "{message}");
-    assert_eq!(fake.rekor_requests(), 4, "bounded retries");
+    block_on(async {
+        fake.fail_fulcio(2);
+        fake.fail_rekor(2);
+        let dists = sample_dists();
+        let subjects: Vec<Subject> = dists.iter().map(|path| subject_of(path)).collect();
+        let signed = sign(&github, &fake, &subjects).await.unwrap();
+        assert_eq!(signed.forms.len(), 2);
+        assert_eq!(fake.fulcio_requests(), 3);
+        assert_eq!(fake.rekor_requests(), 4);
+        let form = &signed.forms[&subjects[0].name];
+        let (ok, log) = verify_with_python(&fake, form, &dists[0], "octo-org/demo", "release.yml");
+        assert!(ok, "{log}");
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fulcio_refusal_is_not_retried_and_is_explained() {
+#[test]
+fn a_lasting_rekor_outage_is_a_clear_error_naming_the_log_and_the_way_out() {
+    let github = GithubOidc::start();
     let fake = SigstoreFake::start();
-    // The token endpoint hands out a token for another audience: Fulcio refuses it (401).
-    let client = pypi_oidc_publish::http::client().unwrap();
-    let fulcio = url::Url::parse(&fake.fulcio_url()).unwrap();
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let token = pypi_oidc_publish::oidc::request_id_token(&client, &runner_for(&fake), "pypi")
+    block_on(async {
+        fake.fail_rekor(1000);
+        let subjects = vec![subject_of(&sample_dists()[0])];
+        let error = sign(&github, &fake, &subjects).await.unwrap_err();
+        let message = format!("{error:#}");
+        assert!(message.contains(&subjects[0].name), "{message}");
+        assert!(
+            message.contains(&format!("Rekor ({})", fake.rekor_url())),
+            "{message}"
+        );
+        assert!(message.contains("503"), "{message}");
+        assert!(message.contains("attestations: false"), "{message}");
+        assert_eq!(fake.rekor_requests(), 4, "bounded retries");
+    });
+}
+
+#[test]
+fn a_fulcio_refusal_is_not_retried_and_is_explained() {
+    let github = GithubOidc::start();
+    let fake = SigstoreFake::start();
+    block_on(async {
+        // The token endpoint hands out a token for another audience: Fulcio refuses it (401).
+        let client = pypi_oidc_publish::http::client().unwrap();
+        let fulcio = url::Url::parse(&fake.fulcio_url()).unwrap();
+        let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let token =
+            pypi_oidc_publish::oidc::request_id_token(&client, &runner_for(&github), "pypi")
+                .await
+                .unwrap();
+        let error = pypi_oidc_publish::attest::fulcio::signing_certificate(
+            &client,
+            &fulcio,
+            &token,
+            &key,
+            RetryPolicy::default(),
+        )
         .await
-        .unwrap();
-    let error = pypi_oidc_publish::attest::fulcio::signing_certificate(
-        &client,
-        &fulcio,
-        &token,
-        &key,
-        RetryPolicy::default(),
-    )
-    .await
-    .unwrap_err();
-    let message = format!("{error:#}");
-    assert!(message.contains("Fulcio"), "{message}");
-    assert!(message.contains("401"), "{message}");
-    assert!(message.contains("audience is not sigstore"), "{message}");
-    assert_eq!(fake.fulcio_requests(), 1);
+        .unwrap_err();
+        let message = format!("{error:#}");
+        assert!(message.contains("Fulcio"), "{message}");
+        assert!(message.contains("401"), "{message}");
+        assert!(
+            message.contains("the OIDC token does not verify"),
+            "{message}"
+        );
+        assert!(message.contains("InvalidAudience"), "{message}");
+        assert_eq!(fake.fulcio_requests(), 1);
+    });
 }
 
 #[test]
 fn the_fake_identity_follows_the_token() {
     // Guard for the fixtures above: a different job_workflow_ref changes the certified
     // identity (so the verifier's workflow check is about our data, not a constant).
+    let github = GithubOidc::start_with(&json!({
+        "job_workflow_ref": "octo-org/demo/.github/workflows/publish.yml@refs/heads/main",
+        "workflow_ref": "octo-org/demo/.github/workflows/publish.yml@refs/heads/main",
+        "ref": "refs/heads/main",
+    }));
     let fake = SigstoreFake::start();
-    fake.set_identity(Identity {
-        job_workflow_ref: "octo-org/demo/.github/workflows/publish.yml@refs/heads/main".into(),
-        git_ref: "refs/heads/main".into(),
-        ..Identity::default()
-    });
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let dists = sample_dists();
     let subjects = vec![subject_of(&dists[0])];
-    let signed = runtime.block_on(sign(&fake, &subjects)).unwrap();
+    let signed = block_on(sign(&github, &fake, &subjects)).unwrap();
     assert_eq!(
         signed.identity.as_deref(),
         Some("https://github.com/octo-org/demo/.github/workflows/publish.yml@refs/heads/main")
@@ -347,6 +390,7 @@ fn the_fake_identity_follows_the_token() {
 fn with_a_password_attestations_are_off_with_a_notice_and_nothing_is_signed() {
     let server = support::PypiServer::start();
     let index = RecordingIndex::start(&server.upload_url());
+    let github = GithubOidc::start();
     let fake = SigstoreFake::start();
     let workspace = support::Workspace::new().with_sample_dists();
     let run = workspace.run(&[
@@ -355,11 +399,11 @@ fn with_a_password_attestations_are_off_with_a_notice_and_nothing_is_signed() {
         ("INPUT_PASSWORD", &server.token),
         ("INPUT_FULCIO-URL", &fake.fulcio_url()),
         ("INPUT_REKOR-URL", &fake.rekor_url()),
-        ("ACTIONS_ID_TOKEN_REQUEST_URL", &fake.token_request_url()),
-        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &fake.request_token()),
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", &github.request_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &github.request_token),
     ]);
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
-    run.assert_no_secrets(&[&server.token, &fake.request_token()]);
+    run.assert_no_secrets(&[&server.token, &github.request_token]);
     assert!(
         run.stdout.contains(
             "::notice title=Attestations off::PEP 740 attestations need Trusted Publishing"
@@ -376,9 +420,164 @@ fn with_a_password_attestations_are_off_with_a_notice_and_nothing_is_signed() {
     let uploads = index.uploads();
     assert_eq!(uploads.len(), 2, "{uploads:?}");
     assert!(uploads.iter().all(|upload| upload.attestations.is_none()));
-    assert!(
-        fake.token_audiences().is_empty(),
-        "no OIDC token was asked for"
-    );
+    assert!(audiences(&github).is_empty(), "no OIDC token was asked for");
     assert_eq!(fake.fulcio_requests() + fake.rekor_requests(), 0);
+}
+
+/// The files in a folder (to show that nothing was written beside the dists).
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn trusted_publishing_uploads_each_dist_with_one_verified_attestation_and_a_second_publish_works() {
+    let server = support::PypiServer::start();
+    let index = RecordingIndex::start(&server.upload_url());
+    let github = GithubOidc::start();
+    let pypi = PypiOidc::start(PypiConfig {
+        minted_token: server.token.clone(),
+        upstream: Some(index.url.trim_end_matches('/').to_owned()),
+        ..PypiConfig::default()
+    });
+    let sigstore = SigstoreFake::start();
+    let workspace = support::Workspace::new().with_sample_dists();
+    let dist_dir = workspace.path().join("dist");
+    let before = listing(&dist_dir);
+    let env = [
+        ("INPUT_REPOSITORY-URL", pypi.url()),
+        ("INPUT_FULCIO-URL", sigstore.fulcio_url()),
+        ("INPUT_REKOR-URL", sigstore.rekor_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", github.request_url()),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            github.request_token.clone(),
+        ),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = workspace.run(&env);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let mut secrets = github.secrets();
+    secrets.push(pypi.minted_token.clone());
+    run.assert_no_secrets(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // The PyPI token first (sign only after the exchange succeeded), then one sigstore token,
+    // one certificate and one log entry per dist.
+    assert_eq!(audiences(&github), ["pypi", "sigstore"]);
+    assert_eq!(sigstore.fulcio_requests(), 1);
+    assert_eq!(sigstore.rekor_requests(), 2);
+    let uploads = index.uploads();
+    assert_eq!(uploads.len(), 2, "{uploads:?}");
+    for upload in &uploads {
+        let path = dist_dir.join(&upload.file_name);
+        assert_eq!(upload.sha256, sha256_file(&path));
+        let form = upload
+            .attestations
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} was uploaded without attestations", upload.file_name));
+        let (ok, log) = verify_with_python(&sigstore, form, &path, "octo-org/demo", "release.yml");
+        assert!(ok, "{}: {log}", upload.file_name);
+    }
+    assert_eq!(server.stored().len(), 2, "both dists are on the real index");
+    assert!(
+        run.summary.contains("Attestations: 2 signed"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(
+        listing(&dist_dir),
+        before,
+        "nothing written beside the dists"
+    );
+    assert!(
+        !run.stdout.contains("::warning"),
+        "no warning expected:\n{}",
+        run.stdout
+    );
+
+    // A second publish in the same workspace: the files are there, nothing to sign.
+    let rerun = workspace.run(&env);
+    assert_eq!(rerun.code, Some(0), "{}\n{}", rerun.stdout, rerun.stderr);
+    assert!(
+        rerun.summary.contains("Attestations: none needed"),
+        "{}",
+        rerun.summary
+    );
+    assert_eq!(
+        sigstore.fulcio_requests(),
+        1,
+        "nothing signed the second time"
+    );
+    assert_eq!(listing(&dist_dir), before);
+}
+
+#[test]
+fn a_reusable_workflow_is_warned_about_for_the_attestation_identity() {
+    let server = support::PypiServer::start();
+    let github = GithubOidc::start_with(&json!({
+        "job_workflow_ref": "octo-org/shared/.github/workflows/publish.yml@refs/heads/main",
+    }));
+    let pypi = PypiOidc::start(PypiConfig {
+        minted_token: server.token.clone(),
+        upstream: Some(format!("http://127.0.0.1:{}", server.port)),
+        ..PypiConfig::default()
+    });
+    let sigstore = SigstoreFake::start();
+    let workspace = support::Workspace::new().with_sample_dists();
+    let env = [
+        ("INPUT_REPOSITORY-URL", pypi.url()),
+        ("INPUT_FULCIO-URL", sigstore.fulcio_url()),
+        ("INPUT_REKOR-URL", sigstore.rekor_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", github.request_url()),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            github.request_token.clone(),
+        ),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = workspace.run(&env);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("::warning title=Attestation identity from a reusable workflow::the signing certificate names the reusable workflow `octo-org/shared/.github/workflows/publish.yml@refs/heads/main`"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_lasting_fulcio_outage_stops_the_run_before_any_upload() {
+    let server = support::PypiServer::start();
+    let github = GithubOidc::start();
+    let pypi = PypiOidc::start(PypiConfig {
+        minted_token: server.token.clone(),
+        upstream: Some(format!("http://127.0.0.1:{}", server.port)),
+        ..PypiConfig::default()
+    });
+    let sigstore = SigstoreFake::start();
+    sigstore.fail_fulcio(1000);
+    let workspace = support::Workspace::new().with_sample_dists();
+    let env = [
+        ("INPUT_REPOSITORY-URL", pypi.url()),
+        ("INPUT_FULCIO-URL", sigstore.fulcio_url()),
+        ("INPUT_REKOR-URL", sigstore.rekor_url()),
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", github.request_url()),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            github.request_token.clone(),
+        ),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = workspace.run(&env);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(server.stored().is_empty(), "nothing uploaded");
+    assert_eq!(sigstore.fulcio_requests(), 5, "bounded retries");
+    assert!(
+        run.stdout.contains("Fulcio (") && run.stdout.contains("attestations: false"),
+        "{}",
+        run.stdout
+    );
 }

@@ -1,26 +1,25 @@
-//! Loopback fakes of the Sigstore services (and of the GitHub OIDC token endpoint, for the
-//! in-process tests): a Fulcio that issues real X.509 leaves with the Fulcio extensions and an
-//! embedded SCT from its own CA, and a Rekor v1 that checks the DSSE signature, stores a real
+//! Loopback fakes of the Sigstore services: a Fulcio that checks the job's OIDC token (signed
+//! by [`super::oidc_fake::GithubOidc`], audience `sigstore`) and issues real X.509 leaves with
+//! the Fulcio extensions and an embedded SCT from its own CA, and a Rekor v1 that checks the DSSE signature, stores a real
 //! `dsse` body and answers with a signed entry timestamp and an inclusion proof (RFC 6962
 //! tree of every entry so far) with a signed checkpoint. `trusted_root_json()` describes them
-//! for sigstore-python.
+//! for sigstore-python. [`RecordingIndex`] records what the binary uploads.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "test support: a fake that cannot start or sign should panic with its cause"
 )]
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use der::{Decode as _, Encode as _};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::ecdsa::{DerSignature, SigningKey, VerifyingKey};
@@ -33,29 +32,6 @@ use x509_cert::name::Name;
 pub const ISSUER: &str = "https://token.actions.githubusercontent.com";
 pub const CHECKPOINT_ORIGIN: &str = "rekor.fake - 2605736670972794746";
 
-/// The GitHub identity the fake token endpoint puts in its tokens.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    pub repository: String,
-    /// `OWNER/REPO/.github/workflows/FILE@REF`
-    pub job_workflow_ref: String,
-    pub workflow_ref: String,
-    pub git_ref: String,
-    pub sha: String,
-}
-
-impl Default for Identity {
-    fn default() -> Self {
-        Self {
-            repository: "octo-org/demo".into(),
-            job_workflow_ref: "octo-org/demo/.github/workflows/release.yml@refs/tags/v0.3.0".into(),
-            workflow_ref: "octo-org/demo/.github/workflows/release.yml@refs/tags/v0.3.0".into(),
-            git_ref: "refs/tags/v0.3.0".into(),
-            sha: "0123456789abcdef0123456789abcdef01234567".into(),
-        }
-    }
-}
-
 struct Inner {
     base: String,
     ca_key: SigningKey,
@@ -63,18 +39,14 @@ struct Inner {
     ca_name: Name,
     ct_key: SigningKey,
     rekor_key: SigningKey,
-    request_token: String,
-    identity: Mutex<Identity>,
     leaves: Mutex<Vec<[u8; 32]>>,
     pub fulcio_requests: AtomicUsize,
     pub rekor_requests: AtomicUsize,
-    token_requests: Mutex<Vec<String>>,
     fail_fulcio: AtomicUsize,
     fail_rekor: AtomicUsize,
 }
 
-/// Fulcio at `{url}/fulcio`, Rekor at `{url}/rekor`, the OIDC token endpoint at
-/// `{url}/oidc/token`. Stopped on drop.
+/// Fulcio at `{url}/fulcio`, Rekor at `{url}/rekor`. Stopped on drop.
 pub struct SigstoreFake {
     pub url: String,
     inner: Arc<Inner>,
@@ -97,17 +69,13 @@ impl SigstoreFake {
             ca_name,
             ct_key: SigningKey::random(&mut rand_core::OsRng),
             rekor_key: SigningKey::random(&mut rand_core::OsRng),
-            request_token: format!("request-token-{:032x}", rand::random::<u128>()),
-            identity: Mutex::new(Identity::default()),
             leaves: Mutex::new(Vec::new()),
             fulcio_requests: AtomicUsize::new(0),
             rekor_requests: AtomicUsize::new(0),
-            token_requests: Mutex::new(Vec::new()),
             fail_fulcio: AtomicUsize::new(0),
             fail_rekor: AtomicUsize::new(0),
         });
         let app = axum::Router::new()
-            .route("/oidc/token", axum::routing::get(token))
             .route(
                 "/fulcio/api/v2/signingCert",
                 axum::routing::post(signing_cert),
@@ -146,31 +114,12 @@ impl SigstoreFake {
         format!("{}/rekor", self.url)
     }
 
-    /// `ACTIONS_ID_TOKEN_REQUEST_URL` (already with `?api-version=2.0`, as on a runner).
-    pub fn token_request_url(&self) -> String {
-        format!("{}/oidc/token?api-version=2.0", self.url)
-    }
-
-    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
-    pub fn request_token(&self) -> String {
-        self.inner.request_token.clone()
-    }
-
-    pub fn set_identity(&self, identity: Identity) {
-        *self.inner.identity.lock().unwrap() = identity;
-    }
-
     pub fn fulcio_requests(&self) -> usize {
         self.inner.fulcio_requests.load(Ordering::SeqCst)
     }
 
     pub fn rekor_requests(&self) -> usize {
         self.inner.rekor_requests.load(Ordering::SeqCst)
-    }
-
-    /// Audiences of the OIDC tokens handed out, in order.
-    pub fn token_audiences(&self) -> Vec<String> {
-        self.inner.token_requests.lock().unwrap().clone()
     }
 
     /// Answer the next `count` Fulcio requests with 503.
@@ -261,53 +210,14 @@ fn unavailable(counter: &AtomicUsize) -> bool {
         .is_ok()
 }
 
-async fn token(
-    State(inner): State<Arc<Inner>>,
-    headers: HeaderMap,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Response {
-    let expected = format!("bearer {}", inner.request_token);
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
-        return error(StatusCode::UNAUTHORIZED, "bad request token");
-    }
-    let audience = query.get("audience").cloned().unwrap_or_default();
-    inner.token_requests.lock().unwrap().push(audience.clone());
-    let identity = inner.identity.lock().unwrap().clone();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = serde_json::json!({
-        "iss": ISSUER,
-        "aud": audience,
-        "sub": format!("repo:{}:ref:{}", identity.repository, identity.git_ref),
-        "jti": format!("{:032x}", rand::random::<u128>()),
-        "iat": now,
-        "exp": now + 300,
-        "repository": identity.repository,
-        "repository_owner": identity.repository.split('/').next().unwrap_or_default(),
-        "workflow_ref": identity.workflow_ref,
-        "job_workflow_ref": identity.job_workflow_ref,
-        "ref": identity.git_ref,
-        "sha": identity.sha,
-    });
-    let jwt = format!(
-        "{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
-        URL_SAFE_NO_PAD.encode(claims.to_string()),
-        URL_SAFE_NO_PAD.encode(format!("fake-signature-{:032x}", rand::random::<u128>())),
-    );
-    Json(serde_json::json!({"value": jwt})).into_response()
-}
-
-fn claims_of(headers: &HeaderMap) -> Option<serde_json::Value> {
+/// The token's claims, when its signature, issuer, expiry and audience (`sigstore`) verify.
+fn claims_of(headers: &HeaderMap) -> Result<serde_json::Value, String> {
     let token = headers
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?;
-    let payload = token.split('.').nth(1)?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or("no bearer token")?;
+    super::oidc_fake::verify_jwt(token, "sigstore").map(serde_json::Value::Object)
 }
 
 fn utf8_extension(oid: &str, value: &str) -> Extension {
@@ -339,15 +249,15 @@ async fn signing_cert(
     if unavailable(&inner.fail_fulcio) {
         return error(StatusCode::SERVICE_UNAVAILABLE, "fulcio is resting");
     }
-    let Some(claims) = claims_of(&headers) else {
-        return error(StatusCode::UNAUTHORIZED, "no bearer token");
+    let claims = match claims_of(&headers) {
+        Ok(claims) => claims,
+        Err(problem) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                &format!("the OIDC token does not verify: {problem}"),
+            );
+        }
     };
-    if claims["aud"] != "sigstore" {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "the token's audience is not sigstore",
-        );
-    }
     let Some(csr_pem) = request["certificateSigningRequest"]
         .as_str()
         .and_then(|text| STANDARD.decode(text).ok())
