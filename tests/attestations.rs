@@ -581,3 +581,19 @@ fn a_lasting_fulcio_outage_stops_the_run_before_any_upload() {
         run.stdout
     );
 }
+
+#[test]
+fn a_lost_rekor_answer_is_recovered_from_the_log_without_a_second_entry() {
+    let github = GithubOidc::start();
+    let fake = SigstoreFake::start();
+    fake.lose_rekor_answers(1);
+    let dists = sample_dists();
+    let subjects = vec![subject_of(&dists[0])];
+    let signed = block_on(sign(&github, &fake, &subjects)).unwrap();
+    // POST (stored, answer lost), POST again (409 with the entry's place), then a GET.
+    assert_eq!(fake.rekor_requests(), 2);
+    assert_eq!(fake.rekor_entries(), 1, "logged once");
+    let form = &signed.forms[&subjects[0].name];
+    let (ok, log) = verify_with_python(&fake, form, &dists[0], "octo-org/demo", "release.yml");
+    assert!(ok, "{log}");
+}

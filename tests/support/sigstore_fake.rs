@@ -10,6 +10,7 @@
     reason = "test support: a fake that cannot start or sign should panic with its cause"
 )]
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,11 +40,13 @@ struct Inner {
     ca_name: Name,
     ct_key: SigningKey,
     rekor_key: SigningKey,
-    leaves: Mutex<Vec<[u8; 32]>>,
+    /// The log: leaf hashes in order, and the entries by UUID.
+    leaves: Mutex<(Vec<[u8; 32]>, BTreeMap<String, serde_json::Value>)>,
     pub fulcio_requests: AtomicUsize,
     pub rekor_requests: AtomicUsize,
     fail_fulcio: AtomicUsize,
     fail_rekor: AtomicUsize,
+    lose_rekor: AtomicUsize,
 }
 
 /// Fulcio at `{url}/fulcio`, Rekor at `{url}/rekor`. Stopped on drop.
@@ -69,11 +72,12 @@ impl SigstoreFake {
             ca_name,
             ct_key: SigningKey::random(&mut rand_core::OsRng),
             rekor_key: SigningKey::random(&mut rand_core::OsRng),
-            leaves: Mutex::new(Vec::new()),
+            leaves: Mutex::new((Vec::new(), BTreeMap::new())),
             fulcio_requests: AtomicUsize::new(0),
             rekor_requests: AtomicUsize::new(0),
             fail_fulcio: AtomicUsize::new(0),
             fail_rekor: AtomicUsize::new(0),
+            lose_rekor: AtomicUsize::new(0),
         });
         let app = axum::Router::new()
             .route(
@@ -81,6 +85,10 @@ impl SigstoreFake {
                 axum::routing::post(signing_cert),
             )
             .route("/rekor/api/v1/log/entries", axum::routing::post(log_entry))
+            .route(
+                "/rekor/api/v1/log/entries/{uuid}",
+                axum::routing::get(get_entry),
+            )
             .with_state(inner.clone());
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -130,6 +138,16 @@ impl SigstoreFake {
     /// Answer the next `count` Rekor requests with 503.
     pub fn fail_rekor(&self, count: usize) {
         self.inner.fail_rekor.store(count, Ordering::SeqCst);
+    }
+
+    /// Log the next `count` entries but answer 502, as when the answer is lost on the way.
+    pub fn lose_rekor_answers(&self, count: usize) {
+        self.inner.lose_rekor.store(count, Ordering::SeqCst);
+    }
+
+    /// How many entries the log holds.
+    pub fn rekor_entries(&self) -> usize {
+        self.inner.leaves.lock().unwrap().0.len()
     }
 
     /// The Rekor public key (for our own checker).
@@ -533,17 +551,26 @@ async fn log_entry(
         },
     })
     .to_string();
-    let (index, size, root, path) = {
-        let mut leaves = inner.leaves.lock().unwrap();
-        leaves.push(leaf_hash(body.as_bytes()));
-        let index = leaves.len() - 1;
-        (
-            index,
-            leaves.len(),
-            tree_root(&leaves),
-            inclusion_path(&leaves, index),
-        )
-    };
+    let uuid = hex::encode(leaf_hash(body.as_bytes()));
+    let location = format!("{}/rekor/api/v1/log/entries/{uuid}", inner.base);
+    let mut log = inner.leaves.lock().unwrap();
+    if log.1.contains_key(&uuid) {
+        let mut response = error(
+            StatusCode::CONFLICT,
+            &format!("an equivalent entry already exists in the transparency log with UUID {uuid}"),
+        );
+        response
+            .headers_mut()
+            .insert("location", location.parse().unwrap());
+        return response;
+    }
+    log.0.push(leaf_hash(body.as_bytes()));
+    let index = log.0.len() - 1;
+    let (size, root, path) = (
+        log.0.len(),
+        tree_root(&log.0),
+        inclusion_path(&log.0, index),
+    );
     let rekor_spki = inner.rekor_key.verifying_key().to_public_key_der().unwrap();
     let log_id = Sha256::digest(rekor_spki.as_bytes());
     let integrated_time = std::time::SystemTime::now()
@@ -568,30 +595,46 @@ async fn log_entry(
         "{note}\n\u{2014} rekor.fake {}\n",
         STANDARD.encode(hint_and_signature)
     );
-    let uuid = hex::encode(leaf_hash(body.as_bytes()));
     let entry = serde_json::json!({
-        uuid.clone(): {
-            "body": body_base64,
-            "integratedTime": integrated_time,
-            "logID": hex::encode(log_id),
-            "logIndex": log_index,
-            "verification": {
-                "signedEntryTimestamp": STANDARD.encode(set.as_bytes()),
-                "inclusionProof": {
-                    "checkpoint": checkpoint,
-                    "hashes": path.iter().map(hex::encode).collect::<Vec<_>>(),
-                    "logIndex": index,
-                    "rootHash": hex::encode(root),
-                    "treeSize": size,
-                },
+        "body": body_base64,
+        "integratedTime": integrated_time,
+        "logID": hex::encode(log_id),
+        "logIndex": log_index,
+        "verification": {
+            "signedEntryTimestamp": STANDARD.encode(set.as_bytes()),
+            "inclusionProof": {
+                "checkpoint": checkpoint,
+                "hashes": path.iter().map(hex::encode).collect::<Vec<_>>(),
+                "logIndex": index,
+                "rootHash": hex::encode(root),
+                "treeSize": size,
             },
-        }
+        },
     });
-    let mut response = (StatusCode::CREATED, Json(entry)).into_response();
-    if let Ok(location) = format!("{}/rekor/api/v1/log/entries/{uuid}", inner.base).parse() {
-        response.headers_mut().insert("location", location);
+    log.1.insert(uuid.clone(), entry.clone());
+    drop(log);
+    if unavailable(&inner.lose_rekor) {
+        return error(StatusCode::BAD_GATEWAY, "the answer was lost on the way");
     }
+    let mut response = (
+        StatusCode::CREATED,
+        Json(serde_json::json!({ uuid: entry })),
+    )
+        .into_response();
     response
+        .headers_mut()
+        .insert("location", location.parse().unwrap());
+    response
+}
+
+async fn get_entry(
+    State(inner): State<Arc<Inner>>,
+    axum::extract::Path(uuid): axum::extract::Path<String>,
+) -> Response {
+    match inner.leaves.lock().unwrap().1.get(&uuid) {
+        Some(entry) => Json(serde_json::json!({ uuid: entry })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such entry"),
+    }
 }
 
 /// One upload seen by [`RecordingIndex`]: the dist's file name and sha256 and the
