@@ -33,6 +33,9 @@ use x509_cert::name::Name;
 pub const ISSUER: &str = "https://token.actions.githubusercontent.com";
 pub const CHECKPOINT_ORIGIN: &str = "rekor.fake - 2605736670972794746";
 
+/// The log: leaf hashes in order, and the entries by UUID.
+type Log = (Vec<[u8; 32]>, BTreeMap<String, serde_json::Value>);
+
 struct Inner {
     base: String,
     ca_key: SigningKey,
@@ -40,8 +43,7 @@ struct Inner {
     ca_name: Name,
     ct_key: SigningKey,
     rekor_key: SigningKey,
-    /// The log: leaf hashes in order, and the entries by UUID.
-    leaves: Mutex<(Vec<[u8; 32]>, BTreeMap<String, serde_json::Value>)>,
+    leaves: Mutex<Log>,
     pub fulcio_requests: AtomicUsize,
     pub rekor_requests: AtomicUsize,
     fail_fulcio: AtomicUsize,
