@@ -74,12 +74,26 @@ pub async fn attest(
         })
         .collect();
     let signed = sigstore.sign_all(runner, &subjects).await?;
-    let status = format!(
-        "{} signed (PEP 740, Sigstore log entries {})",
-        signed.forms.len(),
-        signed.log_indexes.join(", ")
-    );
+    let status = status_line(&signed);
     Ok((signed.forms, Some(status)))
+}
+
+/// The summary's line: how many, for which identity, where in the log.
+fn status_line(signed: &Signed) -> String {
+    let entries = match signed.log_indexes.as_slice() {
+        [] => String::new(),
+        [one] => format!("; Rekor log entry {one}"),
+        few @ ([_, _, _] | [_, _]) => format!("; Rekor log entries {}", few.join(", ")),
+        [first, .., last] => format!("; Rekor log entries {first} ... {last}"),
+    };
+    format!(
+        "{} signed (PEP 740) for {}{entries}",
+        signed.forms.len(),
+        signed
+            .identity
+            .as_deref()
+            .unwrap_or("the workflow identity")
+    )
 }
 
 /// Why attestations are off although requested, if they are.
@@ -338,6 +352,24 @@ mod tests {
         let password = settings(&[("INPUT_PASSWORD", "pypi-secret-token")]);
         let reason = not_applicable(&password, false).unwrap();
         assert!(reason.contains("need Trusted Publishing"), "{reason}");
+    }
+
+    #[test]
+    fn the_status_line_names_the_identity_and_the_log_entries() {
+        let mut signed = Signed {
+            identity: Some(
+                "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1".into(),
+            ),
+            ..Signed::default()
+        };
+        signed.forms.insert("a.whl".into(), "[]".into());
+        signed.log_indexes = vec!["7".into()];
+        assert_eq!(
+            status_line(&signed),
+            "1 signed (PEP 740) for https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1; Rekor log entry 7"
+        );
+        signed.log_indexes = (1..=60).map(|n| n.to_string()).collect();
+        assert!(status_line(&signed).ends_with("; Rekor log entries 1 ... 60"));
     }
 
     #[test]
