@@ -597,3 +597,20 @@ fn a_lost_rekor_answer_is_recovered_from_the_log_without_a_second_entry() {
     let (ok, log) = verify_with_python(&fake, form, &dists[0], "octo-org/demo", "release.yml");
     assert!(ok, "{log}");
 }
+
+#[test]
+fn an_entry_that_does_not_match_what_we_signed_is_an_error_before_any_upload() {
+    let github = GithubOidc::start();
+    let fake = SigstoreFake::start();
+    fake.corrupt_rekor_bodies();
+    let subjects = vec![subject_of(&sample_dists()[0])];
+    let error = block_on(sign(&github, &fake, &subjects)).unwrap_err();
+    let message = format!("{error:#}");
+    assert!(
+        message.contains(&format!(
+            "the attestation for {} does not verify: the log entry's payloadHash is not the statement's sha256",
+            subjects[0].name
+        )),
+        "{message}"
+    );
+}

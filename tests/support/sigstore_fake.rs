@@ -49,6 +49,7 @@ struct Inner {
     fail_fulcio: AtomicUsize,
     fail_rekor: AtomicUsize,
     lose_rekor: AtomicUsize,
+    corrupt_rekor: std::sync::atomic::AtomicBool,
 }
 
 /// Fulcio at `{url}/fulcio`, Rekor at `{url}/rekor`. Stopped on drop.
@@ -80,6 +81,7 @@ impl SigstoreFake {
             fail_fulcio: AtomicUsize::new(0),
             fail_rekor: AtomicUsize::new(0),
             lose_rekor: AtomicUsize::new(0),
+            corrupt_rekor: std::sync::atomic::AtomicBool::new(false),
         });
         let app = axum::Router::new()
             .route(
@@ -145,6 +147,11 @@ impl SigstoreFake {
     /// Log the next `count` entries but answer 502, as when the answer is lost on the way.
     pub fn lose_rekor_answers(&self, count: usize) {
         self.inner.lose_rekor.store(count, Ordering::SeqCst);
+    }
+
+    /// Record a wrong payload hash in every entry body from now on (a misbehaving log).
+    pub fn corrupt_rekor_bodies(&self) {
+        self.inner.corrupt_rekor.store(true, Ordering::SeqCst);
     }
 
     /// How many entries the log holds.
@@ -536,6 +543,11 @@ async fn log_entry(
             "the DSSE signature does not verify",
         );
     }
+    let payload_hash = if inner.corrupt_rekor.load(Ordering::SeqCst) {
+        "0".repeat(64)
+    } else {
+        hex::encode(Sha256::digest(&payload))
+    };
     // Rekor stores the verifier canonicalized (Go's pem.Encode of the DER).
     let canonical_pem =
         pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &verifier_der)
@@ -545,7 +557,7 @@ async fn log_entry(
         "kind": "dsse",
         "spec": {
             "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(envelope.to_string()))},
-            "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
+            "payloadHash": {"algorithm": "sha256", "value": payload_hash},
             "signatures": [{
                 "signature": STANDARD.encode(&signature),
                 "verifier": STANDARD.encode(canonical_pem),
