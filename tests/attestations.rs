@@ -580,6 +580,22 @@ fn a_lasting_fulcio_outage_stops_the_run_before_any_upload() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout.contains("::error title=Attestation failed (nothing uploaded)::signing the PEP 740 attestations failed, so nothing was uploaded: Fulcio ("),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("gave up after 5 attempts: POST "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.summary
+            .contains("Attestations: failed, so nothing was uploaded"),
+        "{}",
+        run.summary
+    );
 }
 
 #[test]

@@ -73,7 +73,10 @@ pub async fn attest(
             sha256: dist.digests.sha256.clone(),
         })
         .collect();
-    let signed = sigstore.sign_all(runner, &subjects).await?;
+    let signed = sigstore
+        .sign_all(runner, &subjects)
+        .await
+        .context(AttestFailed)?;
     let status = status_line(&signed);
     Ok((signed.forms, Some(status)))
 }
@@ -194,10 +197,7 @@ impl Sigstore<'_> {
             }
         }
         if !errors.is_empty() {
-            anyhow::bail!(
-                "nothing was uploaded: signing the attestations failed:\n{}",
-                errors.join("\n")
-            );
+            anyhow::bail!("{}", errors.join("\n"));
         }
         Ok(signed)
     }
@@ -260,6 +260,11 @@ fn warn_about_reusable_workflows(token: &secrecy::SecretString) {
     }
 }
 
+/// Signing failed: the run stops before the first upload.
+#[derive(Debug, thiserror::Error)]
+#[error("signing the PEP 740 attestations failed, so nothing was uploaded")]
+pub struct AttestFailed;
+
 /// A 409 answer with the place of the existing resource (Rekor, for an entry already logged).
 #[derive(Debug, thiserror::Error)]
 #[error("{url} answered 409 Conflict: already exists at {location}")]
@@ -296,8 +301,12 @@ async fn send_with_retry(
                     .into());
                 }
                 let error = crate::http::http_error(response, method).await;
-                if !crate::http::is_retryable(status) || attempt >= policy.attempts {
+                if !crate::http::is_retryable(status) {
                     return Err(error.into());
+                }
+                if attempt >= policy.attempts {
+                    return Err(anyhow::Error::new(error)
+                        .context(format!("gave up after {attempt} attempts")));
                 }
                 let wait = policy.delay(attempt, error.retry_after);
                 tracing::debug!("{error}; retrying in {wait:?}");
