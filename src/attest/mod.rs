@@ -99,6 +99,22 @@ fn status_line(signed: &Signed) -> String {
     )
 }
 
+/// What a run with these settings would do about attestations (for the dry-run plan).
+#[must_use]
+pub fn plan(settings: &Settings) -> String {
+    if !settings.attestations {
+        return "off (`attestations: false`)".to_owned();
+    }
+    match not_applicable(settings, settings.trusted_publishing()) {
+        Some(reason) => format!("off: {reason}"),
+        None => format!(
+            "PEP 740, one per file: certificate from Fulcio {}, entries in Rekor {}",
+            crate::http::display_url(&settings.fulcio_url),
+            crate::http::display_url(&settings.rekor_url)
+        ),
+    }
+}
+
 /// Why attestations are off although requested, if they are.
 fn not_applicable(settings: &Settings, trusted_publishing: bool) -> Option<String> {
     if !trusted_publishing {
@@ -379,6 +395,22 @@ mod tests {
         );
         signed.log_indexes = (1..=60).map(|n| n.to_string()).collect();
         assert!(status_line(&signed).ends_with("; Rekor log entries 1 ... 60"));
+    }
+
+    #[test]
+    fn the_plan_says_what_a_run_would_do() {
+        assert_eq!(
+            plan(&settings(&[])),
+            "PEP 740, one per file: certificate from Fulcio https://fulcio.sigstore.dev/, entries in Rekor https://rekor.sigstore.dev/"
+        );
+        assert_eq!(
+            plan(&settings(&[("INPUT_ATTESTATIONS", "false")])),
+            "off (`attestations: false`)"
+        );
+        assert!(
+            plan(&settings(&[("INPUT_PASSWORD", "pypi-abcdefgh")]))
+                .starts_with("off: PEP 740 attestations need Trusted Publishing")
+        );
     }
 
     #[test]
