@@ -126,7 +126,7 @@ fn not_applicable(settings: &Settings, trusted_publishing: bool) -> Option<Strin
     let pypi = matches!(host, "upload.pypi.org" | "pypi.org" | "test.pypi.org");
     if !pypi && !settings.sigstore_overridden {
         return Some(format!(
-            "{host} is not PyPI or TestPyPI, which verify attestations against production Sigstore; set `attestations: false` to silence this notice"
+            "{host} is not PyPI or TestPyPI, the indexes that accept PEP 740 attestations; set `attestations: false` to silence this notice"
         ));
     }
     None
