@@ -43,6 +43,11 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
 
     if settings.dry_run {
         report.print_plan(&settings, &dists);
+        release::plan(
+            &settings,
+            &runner,
+            &release::Publication::planned(&report, &dists),
+        );
         report.finish(&runner)?;
         return Ok(Outcome { report });
     }

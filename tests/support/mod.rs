@@ -13,6 +13,8 @@
 pub mod oidc_fake;
 pub mod sigstore_fake;
 
+pub mod github_fake;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
