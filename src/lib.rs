@@ -71,8 +71,16 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
             return Err(error);
         }
     };
-    let attestations =
-        attest::attest(&settings, &runner, &client, &authenticator, &to_upload).await?;
+    let attested = attest::attest(&settings, &runner, &client, &authenticator, &to_upload).await;
+    let (attestations, attestation_status) = match attested {
+        Ok(attested) => attested,
+        Err(error) => {
+            report.attestations = Some("failed, so nothing was uploaded".to_owned());
+            report.finish(&runner)?;
+            return Err(error);
+        }
+    };
+    report.attestations = attestation_status;
     let upload_result =
         upload_all(&uploader, &settings, &to_upload, &attestations, &mut report).await;
     if let Err(error) = upload_result {
@@ -349,6 +357,9 @@ pub fn error_title(error: &anyhow::Error) -> String {
     }
     if let Some(oidc) = error.downcast_ref::<oidc::OidcError>() {
         return oidc.title().to_owned();
+    }
+    if error.downcast_ref::<attest::AttestFailed>().is_some() {
+        return "Attestation failed (nothing uploaded)".to_owned();
     }
     if error
         .chain()

@@ -206,14 +206,7 @@ impl Report {
             format!("password/token for user `{}`", settings.user)
         };
         Console::line(&format!("credentials {auth}"));
-        Console::line(&format!(
-            "attestations {}",
-            if settings.attestations {
-                "requested (PEP 740, Trusted Publishing only)"
-            } else {
-                "off"
-            }
-        ));
+        Console::line(&format!("attestations {}", crate::attest::plan(settings)));
         for (position, dist) in dists.iter().enumerate() {
             Console::line(&format!(
                 "  {}. {} {} ({})",

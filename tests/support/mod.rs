@@ -6,12 +6,14 @@
 )]
 #![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
     clippy::doc_markdown,
     reason = "test support: a failed unwrap is a failed test; docs name env variables"
 )]
 
 pub mod github_fake;
 pub mod oidc_fake;
+pub mod sigstore_fake;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
