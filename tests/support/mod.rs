@@ -224,7 +224,7 @@ impl RunOutput {
     }
 }
 
-/// A runner-like workspace: GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a workspace folder.
+/// A runner-like workspace: `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files, a workspace folder.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
 }
