@@ -346,3 +346,70 @@ fn check_workflow(path: &Path, action: &ActionYml) -> usize {
     }
     uses
 }
+
+/// The titles of the `::error`/`::warning` annotations the program prints: the string literal
+/// first argument of every `Console::error`/`Console::warning` call, and `error_title`'s answers.
+fn printed_titles() -> BTreeSet<String> {
+    let mut titles = BTreeSet::new();
+    let mut files = vec![repo_root().join("src")];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for call in ["Console::error(", "Console::warning("] {
+            for (at, _) in text.match_indices(call) {
+                let rest = text[at + call.len()..].trim_start();
+                if let Some(literal) = rest.strip_prefix('"') {
+                    titles.insert(literal[..literal.find('"').unwrap()].to_owned());
+                }
+            }
+        }
+        if let Some(at) = text.find("pub fn error_title(") {
+            let body = &text[at..];
+            let body = &body[..body.find("\n}").unwrap_or(body.len())];
+            for piece in body.split('"').skip(1).step_by(2) {
+                titles.insert(piece.to_owned());
+            }
+        }
+    }
+    titles
+}
+
+#[test]
+fn readme_troubleshooting_explains_every_title_the_program_prints() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Troubleshooting\n")
+        .nth(1)
+        .expect("README has a `## Troubleshooting` section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let titles = printed_titles();
+    assert!(titles.len() >= 5, "title scan found too little: {titles:?}");
+    let missing: Vec<&String> = titles
+        .iter()
+        .filter(|title| !section.contains(&format!("**{title}**")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README's Troubleshooting has no entry (as **Title**) for: {missing:?}"
+    );
+}
+
+/// The README's quick start is the example workflow, verbatim.
+#[test]
+fn readme_quick_start_is_the_example_workflow() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let example =
+        std::fs::read_to_string(repo_root().join("examples/workflows/publish.yml")).unwrap();
+    assert!(
+        readme.contains(&format!("```yaml\n{example}```")),
+        "README's `Use in a workflow` block differs from examples/workflows/publish.yml"
+    );
+}
