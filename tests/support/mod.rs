@@ -4,6 +4,11 @@
     dead_code,
     reason = "each test binary uses a different part of the support module"
 )]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support fails loudly: a peer that cannot start must stop the test"
+)]
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
