@@ -55,6 +55,23 @@ fn static_binary() -> Option<PathBuf> {
     Some(path)
 }
 
+/// What the test found (path taken, image size), on stderr and in
+/// `target/tmp/container-test.txt`, which `.ci/run` prints after the tests.
+fn report(line: &str) {
+    use std::io::Write as _;
+    eprintln!("{line}");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(report_path())
+        .unwrap();
+    writeln!(file, "{line}").unwrap();
+}
+
+fn report_path() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("container-test.txt")
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -312,6 +329,7 @@ fn assert_uploaded(run: &RunOutput, server: &PypiServer, workspace: &Path) {
 
 #[test]
 fn the_image_uploads_the_sample_dists_like_a_docker_action() {
+    let _ = std::fs::remove_file(report_path());
     let Some(binary) = static_binary() else {
         return;
     };
@@ -320,11 +338,11 @@ fn the_image_uploads_the_sample_dists_like_a_docker_action() {
 
     let podman_run = build_image(&binary).and_then(|image| {
         let size = image_size(&image);
-        eprintln!(
+        report(&format!(
             "image size: {size} bytes ({}.{:02} MB)",
             size / 1_000_000,
             size % 1_000_000 / 10_000
-        );
+        ));
         assert!(
             size < 10_000_000,
             "the image must stay under 10 MB: {size} bytes"
@@ -345,11 +363,13 @@ fn the_image_uploads_the_sample_dists_like_a_docker_action() {
     });
     let run = match podman_run {
         Ok(run) => {
-            eprintln!("container path: podman (runc, host network)");
+            report("container path: podman (runc, host network): uploaded the sample dists");
             run
         }
         Err(reason) => {
-            eprintln!("container path: chroot fallback, because podman cannot run here: {reason}");
+            report(&format!(
+                "container path: chroot fallback, because podman cannot run here: {reason}"
+            ));
             run_in_chroot(&binary, workspace.path(), &server)
         }
     };
