@@ -413,3 +413,63 @@ fn readme_quick_start_is_the_example_workflow() {
         "README's `Use in a workflow` block differs from examples/workflows/publish.yml"
     );
 }
+
+/// The workflows follow the hardening the project asks of itself and shows its users: every
+/// action pinned by a full commit SHA (this action itself in the examples excepted), checkouts
+/// without persisted credentials, and least-privilege `permissions:` on every job under an
+/// empty workflow default.
+#[test]
+fn workflows_pin_actions_by_sha_and_grant_least_privilege() {
+    let mut problems = Vec::new();
+    let mut files = 0;
+    for folder in ["examples/workflows", ".github/workflows"] {
+        for entry in std::fs::read_dir(repo_root().join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|ext| ext != "yml") {
+                continue;
+            }
+            files += 1;
+            let name = format!("{folder}/{}", path.file_name().unwrap().to_string_lossy());
+            let workflow: serde_norway::Value =
+                serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            if workflow["permissions"]
+                .as_mapping()
+                .is_none_or(|map| !map.is_empty())
+            {
+                problems.push(format!("{name}: top-level `permissions: {{}}` expected"));
+            }
+            for (job_name, job) in workflow["jobs"].as_mapping().unwrap() {
+                let job_name = job_name.as_str().unwrap();
+                if job["permissions"].as_mapping().is_none() {
+                    problems.push(format!("{name}: job `{job_name}` has no `permissions:`"));
+                }
+                for step in job["steps"].as_sequence().into_iter().flatten() {
+                    let Some(target) = step["uses"].as_str() else {
+                        continue;
+                    };
+                    if target == "./" || target.starts_with("OWNER/pypi-oidc-publish@") {
+                        continue;
+                    }
+                    let pinned = target.split_once('@').is_some_and(|(_, version)| {
+                        version.len() == 40 && version.bytes().all(|b| b.is_ascii_hexdigit())
+                    });
+                    if !pinned {
+                        problems.push(format!("{name}: `{target}` is not pinned by commit SHA"));
+                    }
+                    if target.starts_with("actions/checkout@")
+                        && step["with"]["persist-credentials"].as_bool() != Some(false)
+                    {
+                        problems.push(format!(
+                            "{name}: job `{job_name}` checks out with persisted credentials"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        files >= 6,
+        "expected ci, release and four examples, found {files}"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
