@@ -11,6 +11,7 @@
 # TLS roots are compiled into the binary (reqwest's rustls with webpki-roots) and DNS is resolved
 # in-process (hickory), so no CA bundle, /etc/nsswitch.conf or libc is needed at run time.
 # No USER and no WORKDIR: GitHub runs container actions as root in /github/workspace.
+# --chmod: workflow artifacts lose the executable bit between the build and image jobs.
 FROM scratch
 ARG TARGETARCH
 COPY --chmod=0755 target/image/${TARGETARCH}/pypi-oidc-publish /pypi-oidc-publish

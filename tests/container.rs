@@ -387,3 +387,33 @@ fn the_static_binary_alone_in_an_empty_root_uploads_the_sample_dists() {
     let run = run_in_chroot(&binary, workspace.path(), &server);
     assert_uploaded(&run, &server, workspace.path());
 }
+
+/// ELF program header type of the dynamic loader request.
+const PT_INTERP: u32 = 3;
+
+/// What makes the scratch image work: no program interpreter (nothing to load from the image's
+/// empty /lib) and the TLS roots inside the binary (the image has no CA bundle).
+#[test]
+fn the_static_binary_needs_no_loader_and_carries_its_tls_roots() {
+    let Some(binary) = static_binary() else {
+        return;
+    };
+    let bytes = std::fs::read(&binary).unwrap();
+    assert_eq!(&bytes[..5], b"\x7fELF\x02", "a 64-bit ELF file");
+    let read_u16 = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let program_headers =
+        usize::try_from(u64::from_le_bytes(bytes[0x20..0x28].try_into().unwrap())).unwrap();
+    let (entry_size, count) = (read_u16(0x36), read_u16(0x38));
+    for index in 0..count {
+        let at = program_headers + index * entry_size;
+        let kind = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        assert_ne!(kind, PT_INTERP, "the binary asks for a dynamic loader");
+    }
+    for root in [&b"ISRG Root X1"[..], b"DigiCert Global Root G2"] {
+        assert!(
+            bytes.windows(root.len()).any(|window| window == root),
+            "TLS root {} is not compiled in (reqwest must use webpki-roots)",
+            String::from_utf8_lossy(root)
+        );
+    }
+}
