@@ -8,7 +8,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::doc_markdown,
-    reason = "test support: a failed unwrap is a failed test; docs name env variables"
+    reason = "test support fails loudly: a failed unwrap is a failed test; docs name env variables"
 )]
 
 pub mod github_fake;
