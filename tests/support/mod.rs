@@ -4,6 +4,13 @@
     dead_code,
     reason = "each test binary uses a different part of the support module"
 )]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a failed setup step is a test failure (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
+
+pub mod fault_proxy;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -224,7 +231,7 @@ impl RunOutput {
     }
 }
 
-/// A runner-like workspace: GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a workspace folder.
+/// A runner-like workspace: `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files, a workspace folder.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
 }
