@@ -120,9 +120,12 @@ def command_for(tool, files, folder, server, concurrency):
     for key in list(env):
         if key.startswith(("GITHUB_", "INPUT_", "UV_", "TWINE_", "ACTIONS_", "RUNNER_")):
             del env[key]
-    if tool == "this":
+    if tool.startswith("this"):
         env["PYPI_TOKEN"] = server.token
-        return [BINARY, "--repository-url", server.url, "--packages-dir", folder, "--release=false"], env
+        argv = [BINARY, "--repository-url", server.url, "--packages-dir", folder, "--release=false"]
+        if tool == "this-1":
+            argv += ["--upload-concurrency", "1"]
+        return argv, env
     if tool == "twine":
         return [os.path.join(VENV_BIN, "twine"), "upload", "--repository-url", server.url, "-u", "__token__",
                 "-p", server.token, "--non-interactive", "--disable-progress-bar", *files], env
@@ -230,7 +233,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dists", required=True)
     parser.add_argument("--cases", default="small,large,many")
-    parser.add_argument("--tools", default="this,uv,twine,curl,curl-par")
+    parser.add_argument("--tools", default="this,this-1,uv,twine,curl,curl-par")
     parser.add_argument("--rounds", default="small=5,large=3,many=3")
     parser.add_argument("--concurrency", type=int, default=4, help="the binary's default upload-concurrency")
     parser.add_argument("--out", help="write the Markdown table here")
@@ -242,7 +245,7 @@ def main():
         "large": "(b) 2 x 100 MB wheels",
         "many": "(c) 300 small wheels",
     }
-    names = {"this": "pypi-oidc-publish", "uv": "uv publish", "twine": "twine upload",
+    names = {"this": "pypi-oidc-publish", "this-1": "pypi-oidc-publish, upload-concurrency 1", "uv": "uv publish", "twine": "twine upload",
              "curl": "curl loop (sequential)", "curl-par": f"curl, {args.concurrency} at once"}
     table = ["| case | tool | wall time, median (min-max) | CPU time | peak RSS | index CPU | wall vs uv | wall vs twine | wall vs curl floor |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -262,6 +265,7 @@ def main():
                 f"{statistics.median(r['server_cpu'] for r in runs):.2f} s | "
                 f"{ratio('uv')} | {ratio('twine')} | "
                 f"{f'{median[tool] / floor:.2f}x' if floor and not tool.startswith('curl') else ''} |")
+        print("\n".join(table[-len(results):]), flush=True)
     extra = []
     if "small" in args.cases:
         verify = [dry_run(os.path.join(args.dists, "small")) for _ in range(5)]
