@@ -245,6 +245,47 @@ fn a_server_that_stalls_beyond_the_timeout_is_given_up_on_and_retried() {
 }
 
 #[test]
+fn a_slow_but_moving_upload_is_not_cut_off_by_the_timeout() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    // 4 pauses of 0.7 s while the first 4 MiB arrive: the upload takes longer than the 1.5 s
+    // timeout in total, but never goes 1.5 s without progress.
+    proxy.on(
+        Match::post(),
+        When::Nth(vec![1]),
+        Fault::SlowBody {
+            step: 1 << 20,
+            pause: Duration::from_millis(700),
+            pauses: 4,
+        },
+    );
+    let workspace = Workspace::new().with_sample_dists();
+    let big = platform_wheel_with_payload(
+        &workspace.path().join("dist"),
+        "cp312-cp312-manylinux_2_17_x86_64",
+        12 << 20,
+    );
+    std::fs::remove_file(workspace.path().join("dist").join(WHEEL)).unwrap();
+
+    let run = publish(
+        &workspace,
+        &server,
+        &proxy.url(),
+        &[("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1500")],
+    );
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    assert_each_accepted_once(&proxy, &[big.as_str(), SDIST]);
+    proxy.assert_uploads_had_content_length();
+    assert!(
+        run.stdout.contains(&format!("{big}: uploaded\n")),
+        "one attempt, no timeout:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
 fn connection_refused_is_a_clear_error_and_a_rerun_completes() {
     let server = PypiServer::start();
     let workspace = Workspace::new().with_sample_dists();
@@ -452,6 +493,12 @@ fn concurrent_uploads_under_mixed_faults_keep_the_output_in_order() {
 /// A copy of the sample wheel under another platform tag: same metadata and files, its own
 /// WHEEL tag and RECORD.
 fn platform_wheel(dir: &Path, tag: &str) {
+    platform_wheel_with_payload(dir, tag, 0);
+}
+
+/// Like [`platform_wheel`], plus `payload` bytes of incompressible data stored uncompressed.
+/// Returns the file name.
+fn platform_wheel_with_payload(dir: &Path, tag: &str, payload: usize) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
     let sample = support::repo_root().join("examples/dist").join(WHEEL);
@@ -473,6 +520,19 @@ fn platform_wheel(dir: &Path, tag: &str) {
         }
         members.push((name, data));
     }
+    if payload > 0 {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let data: Vec<u8> = (0..payload)
+            .map(|_| {
+                // xorshift64: incompressible enough, deterministic, no dependency.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()[0]
+            })
+            .collect();
+        members.push(("oidc_publish_demo/_native.bin".to_owned(), data));
+    }
     let dist_info = "oidc_publish_demo-0.3.0.dist-info";
     let mut record = String::new();
     for (name, data) in &members {
@@ -482,13 +542,20 @@ fn platform_wheel(dir: &Path, tag: &str) {
     }
     record.push_str(&format!("{dist_info}/RECORD,,\n"));
     members.push((format!("{dist_info}/RECORD"), record.into_bytes()));
-    let path = dir.join(format!("oidc_publish_demo-0.3.0-{tag}.whl"));
-    let mut writer = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let file_name = format!("oidc_publish_demo-0.3.0-{tag}.whl");
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(dir.join(&file_name)).unwrap());
+    let method = if payload > 0 {
+        zip::CompressionMethod::Stored
+    } else {
+        zip::CompressionMethod::Deflated
+    };
     let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+        .compression_method(method)
+        .large_file(false);
     for (name, data) in members {
         writer.start_file(name, options).unwrap();
         writer.write_all(&data).unwrap();
     }
     writer.finish().unwrap();
+    file_name
 }

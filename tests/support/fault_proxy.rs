@@ -36,6 +36,13 @@ pub enum Fault {
     /// Read the request and answer nothing for this long (or until the client hangs up),
     /// then close; nothing reaches the upstream.
     Stall(Duration),
+    /// A slow link: read the body in `step`-byte pieces, pausing after each of the first
+    /// `pauses` pieces, then forward it as usual.
+    SlowBody {
+        step: usize,
+        pause: Duration,
+        pauses: usize,
+    },
 }
 
 impl Fault {
@@ -68,6 +75,7 @@ impl Fault {
             Self::ResetMidBody { after } => format!("reset after {after} body bytes"),
             Self::DropAfterForward => "forward, then drop the response".to_owned(),
             Self::Stall(duration) => format!("stall {duration:?}"),
+            Self::SlowBody { pause, pauses, .. } => format!("slow body ({pauses} x {pause:?})"),
         }
     }
 }
@@ -406,6 +414,26 @@ async fn serve(
 
         let body = if chunked {
             read_chunked(&mut reader).await?
+        } else if let Some(Fault::SlowBody {
+            step,
+            pause,
+            pauses,
+        }) = &fault
+        {
+            let length = usize::try_from(content_length.unwrap_or(0)).unwrap_or(0);
+            let mut body = vec![0_u8; length];
+            let mut read = 0;
+            let mut paused = 0;
+            while read < length {
+                let end = (read + step).min(length);
+                reader.read_exact(&mut body[read..end]).await?;
+                read = end;
+                if paused < *pauses {
+                    paused += 1;
+                    tokio::time::sleep(*pause).await;
+                }
+            }
+            body
         } else {
             let mut body = vec![0_u8; usize::try_from(content_length.unwrap_or(0)).unwrap_or(0)];
             reader.read_exact(&mut body).await?;
@@ -449,7 +477,7 @@ async fn serve(
                 return Ok(());
             }
             Some(Fault::ResetMidBody { .. }) => unreachable!("handled before reading the body"),
-            None => {
+            None | Some(Fault::SlowBody { .. }) => {
                 let upstream = forward(upstream_port, &head, &body).await;
                 if let Ok((status, response)) = upstream {
                     seen.upstream_status = Some(status);
