@@ -8,9 +8,14 @@
 //! reached the index exactly once and was sent with `Content-Length`, never chunked.
 //!
 //! Plugging in another server: `FaultProxy::start(upstream_port)` and point the client's base
-//! URL at `proxy.url()`; add rules with [`FaultProxy::on`] (e.g. `Match::new("POST", "/repos/")`
-//! with `Fault::status(403)` plus GitHub's secondary-rate-limit headers, or
-//! `Match::new("POST", "/_/oidc/mint-token")` with `Fault::status(503)`).
+//! URL at `proxy.url()`; add rules with [`FaultProxy::on`], e.g.
+//! - GitHub secondary rate limit on an asset upload: `Match::new("POST", "/repos/")` (or the
+//!   fake's upload path), `When::Nth(vec![1])`, `Fault::status_with(403, &[("retry-after",
+//!   "1")], r#"{"message":"You have exceeded a secondary rate limit"}"#)`;
+//! - mint 503: `Match::new("POST", "/_/oidc/mint-token")`, `Fault::status(503)`.
+//!
+//! The `Host` header is forwarded unchanged, so a fake that builds URLs from it (an
+//! `upload_url`, a `Location`) sends the client back through the proxy.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
