@@ -178,7 +178,11 @@ impl Uploader<'_> {
             dist,
             &url,
             format!("gave up after {attempt} attempts: {last_problem}"),
-            Some("the index may be having an outage (https://status.python.org for PyPI); re-run the job: files already uploaded are skipped".to_owned()),
+            Some(if last_problem.starts_with("cannot connect") {
+                "nothing answers at this address: check repository-url and that the index is reachable from the runner; re-run the job once it is: files already uploaded are skipped".to_owned()
+            } else {
+                "the index may be having an outage (https://status.python.org for PyPI); re-run the job: files already uploaded are skipped".to_owned()
+            }),
         ))
     }
 

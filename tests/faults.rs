@@ -305,6 +305,7 @@ fn connection_refused_is_a_clear_error_and_a_rerun_completes() {
                 .stdout
                 .contains("gave up after 5 attempts: cannot connect")
             && failed.stdout.contains(&dead)
+            && failed.stdout.contains("check repository-url")
             && failed.stdout.contains("re-run the job"),
         "{}",
         failed.stdout
