@@ -226,13 +226,13 @@ fn a_server_that_stalls_beyond_the_timeout_is_given_up_on_and_retried() {
         &workspace,
         &server,
         &proxy.url(),
-        &[("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "2000")],
+        &[("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "3000")],
     );
     ok(&run);
     assert_all_stored(&workspace, &server);
     assert_each_accepted_once(&proxy, &[WHEEL, SDIST]);
     assert!(
-        run.stderr.contains("no answer from the index for 2s"),
+        run.stderr.contains("no answer from the index for 3s"),
         "{}",
         run.stderr
     );
@@ -248,15 +248,15 @@ fn a_server_that_stalls_beyond_the_timeout_is_given_up_on_and_retried() {
 fn a_slow_but_moving_upload_is_not_cut_off_by_the_timeout() {
     let server = PypiServer::start();
     let proxy = FaultProxy::start(server.port);
-    // 4 pauses of 0.7 s while the first 4 MiB arrive: the upload takes longer than the 1.5 s
-    // timeout in total, but never goes 1.5 s without progress.
+    // 5 pauses of 0.8 s while the first 5 MiB arrive: the upload takes longer than the 3 s
+    // timeout in total, but never goes 3 s without progress.
     proxy.on(
         Match::post(),
         When::Nth(vec![1]),
         Fault::SlowBody {
             step: 1 << 20,
-            pause: Duration::from_millis(700),
-            pauses: 4,
+            pause: Duration::from_millis(800),
+            pauses: 5,
         },
     );
     let workspace = Workspace::new().with_sample_dists();
@@ -271,7 +271,7 @@ fn a_slow_but_moving_upload_is_not_cut_off_by_the_timeout() {
         &workspace,
         &server,
         &proxy.url(),
-        &[("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1500")],
+        &[("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "3000")],
     );
     ok(&run);
     assert_all_stored(&workspace, &server);
