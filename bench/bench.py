@@ -133,6 +133,16 @@ def command_for(tool, files, folder, server, concurrency):
         env["UV_NO_CONFIG"] = "1"
         return [os.path.join(VENV_BIN, "uv"), "publish", "--publish-url", server.url, "--username", "__token__",
                 "--password", server.token, "--trusted-publishing", "never", "--no-progress", *files], env
+    if tool == "curl-next":
+        # One curl process, one connection: every file's POST chained with --next.
+        argv = ["curl", "-sS", "-f", "-o", "/dev/null"]
+        for index, path in enumerate(files):
+            name, version = dist_fields(path)
+            if index:
+                argv += ["--next", "-sS", "-f", "-o", "/dev/null"]
+            argv += ["-u", f"__token__:{server.token}", "-F", ":action=file_upload", "-F", f"name={name}",
+                     "-F", f"version={version}", "-F", f"content=@{path};type=application/octet-stream", server.url]
+        return argv, env
     if tool.startswith("curl"):
         parallel = concurrency if tool == "curl-par" else 1
         return ["bash", "-c", curl_script(files, server.url, server.token, parallel)], env
@@ -233,7 +243,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dists", required=True)
     parser.add_argument("--cases", default="small,large,many")
-    parser.add_argument("--tools", default="this,this-1,uv,twine,curl,curl-par")
+    parser.add_argument("--tools", default="this,this-1,uv,twine,curl,curl-par,curl-next")
     parser.add_argument("--rounds", default="small=5,large=3,many=3")
     parser.add_argument("--concurrency", type=int, default=4, help="the binary's default upload-concurrency")
     parser.add_argument("--out", help="write the Markdown table here")
@@ -246,7 +256,8 @@ def main():
         "many": "(c) 300 small wheels",
     }
     names = {"this": "pypi-oidc-publish", "this-1": "pypi-oidc-publish, upload-concurrency 1", "uv": "uv publish", "twine": "twine upload",
-             "curl": "curl loop (sequential)", "curl-par": f"curl, {args.concurrency} at once"}
+             "curl": "curl loop (sequential)", "curl-par": f"curl, {args.concurrency} at once",
+             "curl-next": "curl, one process (--next)"}
     table = ["| case | tool | wall time, median (min-max) | CPU time | peak RSS | index CPU | wall vs uv | wall vs twine | wall vs curl floor |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for case in args.cases.split(","):
@@ -254,7 +265,7 @@ def main():
         print(f"== {labels[case]}", flush=True)
         results = run_case(case, folder, tools, int(rounds.get(case, 3)), args.concurrency)
         median = {tool: statistics.median(r["wall"] for r in runs) for tool, runs in results.items()}
-        floor_tools = [t for t in ("curl", "curl-par") if t in median]
+        floor_tools = [t for t in ("curl", "curl-par", "curl-next") if t in median]
         floor = min(median[t] for t in floor_tools) if floor_tools else None
         for tool, runs in results.items():
             walls = [r["wall"] for r in runs]
