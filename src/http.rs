@@ -8,16 +8,43 @@ use reqwest::header::HeaderMap;
 
 pub const USER_AGENT: &str = concat!("pypi-oidc-publish/", env!("CARGO_PKG_VERSION"));
 
+/// How long a request may wait for the server without any progress.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Build the shared client. Redirects are followed only to the same host, a few at most:
 /// credentials must never be carried to another server.
 pub fn client() -> anyhow::Result<reqwest::Client> {
-    let builder = reqwest::Client::builder()
+    Ok(builder().read_timeout(idle_timeout()).build()?)
+}
+
+/// The client for file uploads: like [`client`] but without reqwest's read timeout, which
+/// runs from the start of the request and so would cut off any upload that takes longer to
+/// send than the timeout (a 100 MB file on a slow link). The upload watches progress itself
+/// (`upload::send_watched`): it gives up after [`idle_timeout`] without a byte sent or an
+/// answer.
+pub fn upload_client() -> anyhow::Result<reqwest::Client> {
+    Ok(builder().build()?)
+}
+
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(15))
-        .read_timeout(Duration::from_secs(120))
         .pool_idle_timeout(Duration::from_secs(60))
-        .redirect(same_host_redirects(3));
-    Ok(builder.build()?)
+        .tcp_nodelay(true)
+        .redirect(same_host_redirects(3))
+}
+
+/// How long to wait for a server that sends nothing. Tests shorten it with
+/// `PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS` (test-only, like `PYPI_OIDC_PUBLISH_RETRY_BASE_MS`);
+/// production never sets it.
+#[must_use]
+pub fn idle_timeout() -> Duration {
+    std::env::var("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|milliseconds| *milliseconds > 0)
+        .map_or(IDLE_TIMEOUT, Duration::from_millis)
 }
 
 fn same_host_redirects(limit: usize) -> reqwest::redirect::Policy {

@@ -57,6 +57,7 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
         auth::Authenticator::select(&settings, &runner, &client, &report.name).await?;
     let uploader = Uploader {
         client: &client,
+        upload_client: http::upload_client()?,
         repository_url: settings.repository_url.clone(),
         check_url: settings.check_url.clone(),
         auth: &authenticator,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use secrecy::ExposeSecret as _;
@@ -69,7 +70,10 @@ pub struct UploadFailed {
 /// Sends files to one index with one set of credentials.
 #[derive(Debug)]
 pub struct Uploader<'a> {
+    /// For index lookups (with the shared read timeout).
     pub client: &'a reqwest::Client,
+    /// For the uploads themselves: [`crate::http::upload_client`], progress-watched.
+    pub upload_client: reqwest::Client,
     pub repository_url: Url,
     pub check_url: Url,
     pub auth: &'a Authenticator,
@@ -80,7 +84,8 @@ pub struct Uploader<'a> {
 /// How an attempt ended.
 enum Attempt {
     Done(FileStatus, Vec<String>),
-    Retry(Option<Duration>),
+    /// A temporary failure: the server's `Retry-After`, and what went wrong.
+    Retry(Option<Duration>, String),
     /// The connection broke after the request may have been received: look before re-sending.
     Ambiguous(String),
     Redirect(Url),
@@ -122,12 +127,12 @@ impl Uploader<'_> {
                     url = location;
                     attempt -= 1; // a redirect is not a failure
                 }
-                Ok(Attempt::Retry(retry_after)) => {
-                    "the index answered with a temporary error".clone_into(&mut last_problem);
+                Ok(Attempt::Retry(retry_after, problem)) => {
+                    last_problem = problem;
                     if attempt < self.policy.attempts {
                         let wait = self.policy.delay(attempt, retry_after);
                         tracing::info!(
-                            "{}: temporary failure, retrying in {:.1}s (attempt {attempt}/{})",
+                            "{}: {last_problem}; retrying in {:.1}s (attempt {attempt}/{})",
                             dist.file_name(),
                             wait.as_secs_f64(),
                             self.policy.attempts
@@ -173,7 +178,11 @@ impl Uploader<'_> {
             dist,
             &url,
             format!("gave up after {attempt} attempts: {last_problem}"),
-            Some("the index may be having an outage (https://status.python.org for PyPI); re-run the job: files already uploaded are skipped".to_owned()),
+            Some(if last_problem.starts_with("cannot connect") {
+                "nothing answers at this address: check repository-url and that the index is reachable from the runner; re-run the job once it is: files already uploaded are skipped".to_owned()
+            } else {
+                "the index may be having an outage (https://status.python.org for PyPI); re-run the job: files already uploaded are skipped".to_owned()
+            }),
         ))
     }
 
@@ -188,11 +197,14 @@ impl Uploader<'_> {
             .credentials()
             .await
             .map_err(|error| upload_error(dist, url, format!("{error:#}"), None))?;
-        let form = form(dist, attestation).await.map_err(|error| {
-            upload_error(dist, url, format!("cannot read the file: {error}"), None)
-        })?;
+        let progress = Progress::new();
+        let form = form_watched(dist, attestation, Some(&progress))
+            .await
+            .map_err(|error| {
+                upload_error(dist, url, format!("cannot read the file: {error}"), None)
+            })?;
         let request = self
-            .client
+            .upload_client
             .post(url.clone())
             .basic_auth(
                 &credentials.user,
@@ -200,19 +212,35 @@ impl Uploader<'_> {
             )
             .header(reqwest::header::ACCEPT, "application/json")
             .multipart(form);
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(error) if error.is_connect() => return Ok(Attempt::Retry(None)),
-            Err(error) => {
+        let idle = crate::http::idle_timeout();
+        let response = match send_watched(request, &progress, idle).await {
+            Some(Ok(response)) => response,
+            Some(Err(error)) if error.is_connect() => {
+                return Ok(Attempt::Retry(
+                    None,
+                    format!("cannot connect ({})", error_chain(&error)),
+                ));
+            }
+            Some(Err(error)) => {
                 return Ok(Attempt::Ambiguous(format!(
                     "the connection failed during the upload ({})",
                     error_chain(&error)
                 )));
             }
+            None => {
+                return Ok(Attempt::Ambiguous(format!(
+                    "no answer from the index for {}s",
+                    idle.as_secs_f64()
+                )));
+            }
         };
         let status = response.status();
         if status.is_success() {
-            let body = response.text().await.unwrap_or_default();
+            let body = tokio::time::timeout(idle, response.text())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
             let warnings = body
                 .lines()
                 .map(str::trim)
@@ -247,10 +275,18 @@ impl Uploader<'_> {
                 ));
             }
         }
-        let error = http_error(response, "POST").await;
+        let Ok(error) = tokio::time::timeout(idle, http_error(response, "POST")).await else {
+            return Ok(Attempt::Retry(
+                None,
+                format!("the index answered {status} and then stopped sending"),
+            ));
+        };
         if is_retryable(status) {
             tracing::debug!("{}: {error}", dist.file_name());
-            return Ok(Attempt::Retry(error.retry_after));
+            return Ok(Attempt::Retry(
+                error.retry_after,
+                format!("the index answered {} {}", status.as_u16(), error.message()),
+            ));
         }
         if is_already_exists(&error) {
             return self
@@ -407,9 +443,66 @@ fn hint(error: &HttpError, dist: &Dist, user: &str) -> Option<String> {
     Some(text)
 }
 
+/// Send a request whose body reports its progress; `None` when neither a body chunk went out
+/// nor an answer came back for `idle` (a stalled connection or a server that never answers).
+async fn send_watched(
+    request: reqwest::RequestBuilder,
+    progress: &Progress,
+    idle: Duration,
+) -> Option<Result<reqwest::Response, reqwest::Error>> {
+    let send = request.send();
+    tokio::pin!(send);
+    loop {
+        let deadline = tokio::time::Instant::from_std(progress.last() + idle);
+        tokio::select! {
+            result = &mut send => return Some(result),
+            () = tokio::time::sleep_until(deadline) => {
+                if progress.last() + idle <= std::time::Instant::now() {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// When the body stream last handed a chunk to the connection.
+#[derive(Debug, Clone)]
+struct Progress {
+    start: std::time::Instant,
+    /// Milliseconds after `start`.
+    last: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Self {
+            start: std::time::Instant::now(),
+            last: std::sync::Arc::default(),
+        }
+    }
+
+    fn touch(&self) {
+        let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last
+            .store(elapsed, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn last(&self) -> std::time::Instant {
+        self.start + Duration::from_millis(self.last.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// The multipart form: `:action`, `protocol_version`, every metadata field (repeated fields
 /// repeated), file type and digests, the attestation, and the file itself last, streamed.
 pub async fn form(dist: &Dist, attestation: Option<&str>) -> std::io::Result<Form> {
+    form_watched(dist, attestation, None).await
+}
+
+async fn form_watched(
+    dist: &Dist,
+    attestation: Option<&str>,
+    progress: Option<&Progress>,
+) -> std::io::Result<Form> {
     let mut form = Form::new()
         .text(":action", "file_upload")
         .text("protocol_version", "1");
@@ -421,7 +514,12 @@ pub async fn form(dist: &Dist, attestation: Option<&str>) -> std::io::Result<For
     }
     let file = tokio::fs::File::open(&dist.path).await?;
     let length = file.metadata().await?.len();
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+    let progress = progress.cloned();
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |_| {
+        if let Some(progress) = &progress {
+            progress.touch();
+        }
+    });
     let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), length)
         .file_name(dist.file_name().to_owned())
         .mime_str("application/octet-stream")

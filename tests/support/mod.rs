@@ -8,9 +8,10 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::doc_markdown,
-    reason = "test support fails loudly: a failed unwrap is a failed test; docs name env variables"
+    reason = "test support fails loudly: clippy's allow-unwrap-in-tests covers only #[test] functions"
 )]
 
+pub mod fault_proxy;
 pub mod github_fake;
 pub mod oidc_fake;
 pub mod sigstore_fake;
@@ -214,24 +215,87 @@ impl RunOutput {
         None
     }
 
-    /// Fail when any secret appears anywhere the run wrote, in full or base64 (as a basic-auth
-    /// header would carry it).
+    /// Fail when any secret appears anywhere the run wrote (stdout without the runner's
+    /// `::add-mask::` lines, stderr with the debug log, `$GITHUB_OUTPUT`, the step summary):
+    /// each given secret in full or base64-encoded at any alignment (as a basic-auth header
+    /// carries `user:secret`), any JWT-shaped string (OIDC tokens), any `Authorization` header.
     pub fn assert_no_secrets(&self, secrets: &[&str]) {
-        use base64::Engine as _;
         let text = self.all_text();
         for secret in secrets.iter().filter(|s| s.len() >= 8) {
             assert!(
                 !text.contains(secret),
                 "a secret leaked into the output:\n{text}"
             );
-            let basic =
-                base64::engine::general_purpose::STANDARD.encode(format!("__token__:{secret}"));
-            assert!(
-                !text.contains(&basic),
-                "a basic-auth header leaked into the output:\n{text}"
-            );
+            for encoded in base64_forms(secret) {
+                assert!(
+                    !text.contains(&encoded),
+                    "a base64-encoded secret (basic-auth header?) leaked into the output:\n{text}"
+                );
+            }
+        }
+        if let Some(jwt) = find_jwt(&text) {
+            panic!("a JWT leaked into the output ({jwt}):\n{text}");
+        }
+        let lower = text.to_ascii_lowercase();
+        for scheme in ["basic ", "bearer ", "token "] {
+            for header in ["authorization: ", "authorization=", "\"authorization\": \""] {
+                assert!(
+                    !lower.contains(&format!("{header}{scheme}")),
+                    "an Authorization header leaked into the output:\n{text}"
+                );
+            }
         }
     }
+}
+
+/// The base64 text that encodes `secret` wherever it sits in an encoded stream: one form per
+/// byte alignment, without the partial groups at either end.
+fn base64_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let bytes = secret.as_bytes();
+    (0..3)
+        .filter_map(|skip| {
+            let usable = (bytes.len().saturating_sub(skip) / 3) * 3;
+            (usable >= 6).then(|| {
+                base64::engine::general_purpose::STANDARD.encode(&bytes[skip..skip + usable])
+            })
+        })
+        .collect()
+}
+
+/// A `header.payload.` JWT (both parts base64url JSON objects, so both start with `eyJ`).
+fn find_jwt(text: &str) -> Option<&str> {
+    let is_b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut rest = text;
+    while let Some(start) = rest.find("eyJ") {
+        let candidate = &rest[start..];
+        let header_len = candidate
+            .find(|c: char| !is_b64url(c))
+            .unwrap_or(candidate.len());
+        if header_len >= 10 && candidate[header_len..].starts_with(".eyJ") {
+            let payload = &candidate[header_len + 1..];
+            let payload_len = payload
+                .find(|c: char| !is_b64url(c))
+                .unwrap_or(payload.len());
+            if payload_len >= 10 && payload[payload_len..].starts_with('.') {
+                return Some(&candidate[..header_len + 1 + payload_len]);
+            }
+        }
+        rest = &rest[start + 3..];
+    }
+    None
+}
+
+/// Secret values among a run's variables: passwords, tokens, the OIDC request token.
+pub fn secrets_in_env(env: &[(&str, &str)]) -> Vec<String> {
+    env.iter()
+        .filter(|(key, value)| {
+            let key = key.to_ascii_uppercase();
+            value.len() >= 8
+                && (key.contains("PASSWORD") || key.contains("TOKEN") || key.contains("SECRET"))
+        })
+        .map(|(_, value)| (*value).to_owned())
+        .collect()
 }
 
 /// A runner-like workspace: `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files, a workspace folder.
@@ -288,13 +352,18 @@ impl Workspace {
             command.env(key, value);
         }
         let output = command.output().unwrap();
-        RunOutput {
+        let run = RunOutput {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             github_output: std::fs::read_to_string(&output_file).unwrap_or_default(),
             summary: std::fs::read_to_string(&summary_file).unwrap_or_default(),
-        }
+        };
+        // The secret scan, applied to every end-to-end run: every password or token the run
+        // was given, plus JWT-shaped strings and Authorization headers.
+        let secrets = secrets_in_env(extra);
+        run.assert_no_secrets(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+        run
     }
 }
 

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Upload benchmark: this binary vs `twine upload` vs `uv publish` vs a bare curl loop.
+
+Every (round, tool) gets a fresh pypiserver (waitress, htpasswd auth) on 127.0.0.1; tools
+alternate within a round (the order rotates every round). Wall time is measured around the
+process, CPU time and peak RSS come from GNU time (`/usr/bin/time -v`, children included: the
+curl loop's RSS is its largest curl). Run through bench/run.sh, which sets the paths.
+"""
+import argparse
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = os.path.join(ROOT, "target", "bench-env")
+VENV_BIN = os.path.join(ENV, "venv", "bin")
+BINARY = os.path.join(ROOT, "target", "release", "pypi-oidc-publish")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A fresh pypiserver with one user `__token__` and a random token."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="bench-pypi-")
+        self.packages = os.path.join(self.dir, "packages")
+        os.mkdir(self.packages)
+        self.token = "pypi-bench" + secrets.token_hex(16)
+        htpasswd = os.path.join(self.dir, "htpasswd")
+        subprocess.run([os.path.join(VENV_BIN, "python"), "-c",
+                        "import sys; from passlib.apache import HtpasswdFile as H; h=H(sys.argv[1], new=True); "
+                        "h.set_password('__token__', sys.argv[2]); h.save()", htpasswd, self.token], check=True)
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, "server.log"), "w")
+        self.process = subprocess.Popen(
+            [os.path.join(VENV_BIN, "pypi-server"), "run", "-i", "127.0.0.1", "-p", str(self.port),
+             "--server", "auto", "-a", "update", "-P", htpasswd, "--disable-fallback",
+             "--hash-algo", "sha256", self.packages],
+            stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("pypiserver did not start")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    def cpu_seconds(self):
+        """CPU time the index process has used so far (user + system)."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stored(self):
+        return sorted(os.listdir(self.packages))
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def dist_fields(path):
+    """name and version from the file name (enough for pypiserver, as for the curl floor)."""
+    base = os.path.basename(path)
+    if base.endswith(".whl"):
+        name, version = base.split("-")[:2]
+    else:
+        name, version = base[: -len(".tar.gz")].rsplit("-", 1)
+    return name, version
+
+
+def curl_script(files, url, token, parallel):
+    """One `curl -F` multipart POST per file: the transfer floor."""
+    lines = ["set -e", f"export CURL_AUTH='__token__:{token}'"]
+    commands = []
+    for path in files:
+        name, version = dist_fields(path)
+        commands.append(
+            f"curl -sS -f -o /dev/null -u \"$CURL_AUTH\" -F ':action=file_upload' -F 'name={name}' "
+            f"-F 'version={version}' -F 'content=@{path};type=application/octet-stream' {url}")
+    if parallel > 1:
+        # A bounded number of curls at once, like the binary's upload-concurrency.
+        lines.append("pids=()")
+        for index, command in enumerate(commands):
+            lines.append(f"{command} & pids+=($!)")
+            if (index + 1) % parallel == 0:
+                lines.append('for p in "${pids[@]}"; do wait "$p"; done; pids=()')
+        lines.append('for p in "${pids[@]}"; do wait "$p"; done')
+    else:
+        lines.extend(commands)
+    return "\n".join(lines) + "\n"
+
+
+def command_for(tool, files, folder, server, concurrency):
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith(("GITHUB_", "INPUT_", "UV_", "TWINE_", "ACTIONS_", "RUNNER_")):
+            del env[key]
+    if tool.startswith("this"):
+        env["PYPI_TOKEN"] = server.token
+        argv = [BINARY, "--repository-url", server.url, "--packages-dir", folder, "--release=false"]
+        if tool == "this-1":
+            argv += ["--upload-concurrency", "1"]
+        return argv, env
+    if tool == "twine":
+        return [os.path.join(VENV_BIN, "twine"), "upload", "--repository-url", server.url, "-u", "__token__",
+                "-p", server.token, "--non-interactive", "--disable-progress-bar", *files], env
+    if tool == "uv":
+        env["UV_NO_CONFIG"] = "1"
+        return [os.path.join(VENV_BIN, "uv"), "publish", "--publish-url", server.url, "--username", "__token__",
+                "--password", server.token, "--trusted-publishing", "never", "--no-progress", *files], env
+    if tool == "curl-next":
+        # One curl process, one connection: every file's POST chained with --next.
+        argv = ["curl", "-sS", "-f", "-o", "/dev/null"]
+        for index, path in enumerate(files):
+            name, version = dist_fields(path)
+            if index:
+                argv += ["--next", "-sS", "-f", "-o", "/dev/null"]
+            argv += ["-u", f"__token__:{server.token}", "-F", ":action=file_upload", "-F", f"name={name}",
+                     "-F", f"version={version}", "-F", f"content=@{path};type=application/octet-stream", server.url]
+        return argv, env
+    if tool.startswith("curl"):
+        parallel = concurrency if tool == "curl-par" else 1
+        return ["bash", "-c", curl_script(files, server.url, server.token, parallel)], env
+    raise ValueError(tool)
+
+
+def parse_time(path):
+    text = open(path).read()
+
+    def field(label):
+        match = re.search(rf"{re.escape(label)}: (.+)", text)
+        return match.group(1).strip() if match else "0"
+
+    return {
+        "cpu": float(field("User time (seconds)")) + float(field("System time (seconds)")),
+        "rss": int(field("Maximum resident set size (kbytes)")) / 1024,
+    }
+
+
+def measure(argv, env):
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as timing:
+        start = time.perf_counter()
+        result = subprocess.run(["/usr/bin/time", "-v", "-o", timing.name, *argv], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        wall = time.perf_counter() - start
+        if result.returncode != 0:
+            sys.stderr.write(result.stdout.decode(errors="replace")[-3000:])
+            raise RuntimeError(f"{argv[0]} exited with {result.returncode}")
+        stats = parse_time(timing.name)
+    stats["wall"] = wall
+    return stats
+
+
+def run_case(case, folder, tools, rounds, concurrency):
+    files = sorted(os.path.join(folder, f) for f in os.listdir(folder))
+    results = {tool: [] for tool in tools}
+    for round_index in range(rounds):
+        order = tools[round_index % len(tools):] + tools[: round_index % len(tools)]
+        for tool in order:
+            server = Server()
+            try:
+                argv, env = command_for(tool, files, folder, server, concurrency)
+                server_cpu = server.cpu_seconds()
+                stats = measure(argv, env)
+                stats["server_cpu"] = server.cpu_seconds() - server_cpu
+                stored = server.stored()
+                if len(stored) != len(files):
+                    raise RuntimeError(f"{tool}: the index holds {len(stored)} of {len(files)} files")
+            finally:
+                server.stop()
+            results[tool].append(stats)
+            print(f"  {case} round {round_index + 1}: {tool:9} wall {stats['wall']:7.3f}s cpu {stats['cpu']:6.2f}s "
+                  f"rss {stats['rss']:6.1f} MiB, index cpu {stats['server_cpu']:5.2f}s", flush=True)
+    return results
+
+
+def summary(values, unit, digits):
+    return (f"{statistics.median(values):.{digits}f} {unit} "
+            f"({min(values):.{digits}f}-{max(values):.{digits}f})")
+
+
+def dry_run(folder):
+    env = {"PATH": os.environ["PATH"]}
+    return measure([BINARY, "--dry-run", "--packages-dir", folder, "--release=false"], env)
+
+
+def startup(samples):
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        subprocess.run([BINARY, "--version"], stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def machine():
+    cpu = "?"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    sha_ni = "sha_ni" in open("/proc/cpuinfo").read()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+    def version(argv):
+        return subprocess.run(argv, capture_output=True, text=True).stdout.strip().splitlines()[0]
+
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores{' (SHA-NI)' if sha_ni else ''}, {memory:.0f} GiB RAM; {platform.system()} {platform.release()}",
+        f"- {version([BINARY, '--version'])} (release build), {version([os.path.join(VENV_BIN, 'twine'), '--version'])}",
+        f"- {version([os.path.join(VENV_BIN, 'uv'), '--version'])}, {version(['curl', '--version'])}",
+        f"- index: pypiserver {version([os.path.join(VENV_BIN, 'python'), '-c', 'import pypiserver; print(pypiserver.__version__)'])} "
+        f"on waitress, 127.0.0.1, fresh per (round, tool); Python {platform.python_version()}",
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dists", required=True)
+    parser.add_argument("--cases", default="small,large,many")
+    parser.add_argument("--tools", default="this,this-1,uv,twine,curl,curl-par,curl-next")
+    parser.add_argument("--rounds", default="small=5,large=3,many=3")
+    parser.add_argument("--concurrency", type=int, default=4, help="the binary's default upload-concurrency")
+    parser.add_argument("--out", help="write the Markdown table here")
+    args = parser.parse_args()
+    rounds = dict(item.split("=") for item in args.rounds.split(","))
+    tools = args.tools.split(",")
+    labels = {
+        "small": "(a) 40 small dists",
+        "large": "(b) 2 x 100 MB wheels",
+        "many": "(c) 300 small wheels",
+    }
+    names = {"this": "pypi-oidc-publish", "this-1": "pypi-oidc-publish, upload-concurrency 1", "uv": "uv publish", "twine": "twine upload",
+             "curl": "curl loop (sequential)", "curl-par": f"curl, {args.concurrency} at once",
+             "curl-next": "curl, one process (--next)"}
+    table = ["| case | tool | wall time, median (min-max) | CPU time | peak RSS | index CPU | wall vs uv | wall vs twine | wall vs curl floor |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for case in args.cases.split(","):
+        folder = os.path.join(args.dists, case)
+        print(f"== {labels[case]}", flush=True)
+        results = run_case(case, folder, tools, int(rounds.get(case, 3)), args.concurrency)
+        median = {tool: statistics.median(r["wall"] for r in runs) for tool, runs in results.items()}
+        floor_tools = [t for t in ("curl", "curl-par", "curl-next") if t in median]
+        floor = min(median[t] for t in floor_tools) if floor_tools else None
+        for tool, runs in results.items():
+            walls = [r["wall"] for r in runs]
+            ratio = lambda other: f"{median[tool] / median[other]:.2f}x" if other in median and other != tool else ""
+            table.append(
+                f"| {labels[case]} | {names[tool]} | {summary(walls, 's', 3)} | "
+                f"{summary([r['cpu'] for r in runs], 's', 2)} | {summary([r['rss'] for r in runs], 'MiB', 1)} | "
+                f"{statistics.median(r['server_cpu'] for r in runs):.2f} s | "
+                f"{ratio('uv')} | {ratio('twine')} | "
+                f"{f'{median[tool] / floor:.2f}x' if floor and not tool.startswith('curl') else ''} |")
+        print("\n".join(table[-len(results):]), flush=True)
+    extra = []
+    if "small" in args.cases:
+        verify = [dry_run(os.path.join(args.dists, "small")) for _ in range(5)]
+        extra.append(f"| dry-run verification, 40 small dists | pypi-oidc-publish | {summary([r['wall'] for r in verify], 's', 3)} | "
+                     f"{summary([r['cpu'] for r in verify], 's', 3)} | {summary([r['rss'] for r in verify], 'MiB', 1)} | | | | |")
+    if "large" in args.cases:
+        verify = [dry_run(os.path.join(args.dists, "large")) for _ in range(3)]
+        extra.append(f"| dry-run verification, 2 x 100 MB | pypi-oidc-publish | {summary([r['wall'] for r in verify], 's', 3)} | "
+                     f"{summary([r['cpu'] for r in verify], 's', 3)} | {summary([r['rss'] for r in verify], 'MiB', 1)} | | | | |")
+    start = startup(200)
+    extra.append(f"| `--version` start-up (200 runs, spawn included) | pypi-oidc-publish | "
+                 f"{summary([t * 1000 for t in start], 'ms', 2)} | | | | | | |")
+    text = "\n".join(machine()) + "\n\n" + "\n".join(table + extra) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as out:
+            out.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,562 @@
+//! The upload fault matrix (issue 8): the real binary uploads through a fault-injecting proxy
+//! to a real pypiserver. Every case ends with every file on the index exactly once (sha256
+//! compared on disk, and counted at the proxy: one accepted POST per file), or with a clear
+//! error and a re-run that completes the job. Runs with debug logging on, and every run's
+//! output is scanned for the token.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step is a test failure"
+)]
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::time::Duration;
+
+use support::fault_proxy::{Fault, FaultProxy, Match, When};
+use support::{PypiServer, RunOutput, Workspace, free_port, sha256_file};
+
+const WHEEL: &str = "oidc_publish_demo-0.3.0-py3-none-any.whl";
+const SDIST: &str = "oidc_publish_demo-0.3.0.tar.gz";
+
+/// Run the binary against `repository_url` (the check URL goes to the index directly unless
+/// given), with debug logging on (both switches) and short retry waits.
+fn publish(
+    workspace: &Workspace,
+    server: &PypiServer,
+    repository_url: &str,
+    extra: &[(&str, &str)],
+) -> RunOutput {
+    let simple = server.simple_url();
+    let mut env = vec![
+        ("INPUT_REPOSITORY-URL", repository_url),
+        ("INPUT_CHECK-URL", simple.as_str()),
+        ("INPUT_PASSWORD", server.token.as_str()),
+        ("INPUT_VERBOSE", "true"),
+        ("RUNNER_DEBUG", "1"),
+    ];
+    env.extend_from_slice(extra);
+    let run = workspace.run(&env);
+    run.assert_no_secrets(&[&server.token]);
+    run
+}
+
+/// Every local dist is on the index with the same sha256, and nothing else is.
+fn assert_all_stored(workspace: &Workspace, server: &PypiServer) {
+    let stored = server.stored();
+    let mut local = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(workspace.path().join("dist")).unwrap() {
+        let path = entry.unwrap().path();
+        local.insert(
+            path.file_name().unwrap().to_string_lossy().into_owned(),
+            sha256_file(&path),
+        );
+    }
+    assert_eq!(stored, local, "the index must hold exactly the local dists");
+}
+
+/// Each file was accepted by the index exactly once (never stored twice, never re-sent after
+/// it was stored).
+fn assert_each_accepted_once(proxy: &FaultProxy, files: &[&str]) {
+    let counts = proxy.stored_counts();
+    for file in files {
+        assert_eq!(
+            counts.get(*file),
+            Some(&1),
+            "{file} must reach the index exactly once: {counts:?}\n{:#?}",
+            proxy.seen()
+        );
+    }
+    let conflicts: Vec<_> = proxy
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.upstream_status == Some(409))
+        .collect();
+    assert!(
+        conflicts.is_empty(),
+        "a stored file was sent again: {conflicts:#?}"
+    );
+}
+
+fn ok(run: &RunOutput) {
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn server_errors_500_502_503_are_retried_and_the_attempts_reported() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy
+        .on(Match::post(), When::Nth(vec![1]), Fault::status(500))
+        .on(Match::post(), When::Nth(vec![2]), Fault::status(502))
+        .on(Match::post(), When::Nth(vec![3]), Fault::status(503));
+    let workspace = Workspace::new().with_sample_dists();
+
+    let run = publish(&workspace, &server, &proxy.url(), &[]);
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    assert_each_accepted_once(&proxy, &[WHEEL, SDIST]);
+    proxy.assert_uploads_had_content_length();
+    assert!(
+        run.stdout
+            .contains(&format!("{WHEEL}: uploaded after 4 attempts")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("the index answered 503"),
+        "the retry log names the answer:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.summary.contains("uploaded (4 attempts)"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(
+        run.output("uploaded").as_deref(),
+        Some(format!(r#"["{WHEEL}","{SDIST}"]"#).as_str())
+    );
+}
+
+#[test]
+fn rate_limits_429_with_and_without_retry_after_are_waited_out() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy
+        .on(
+            Match::post(),
+            When::Nth(vec![1]),
+            Fault::status_with(429, &[("Retry-After", "1")], "slow down"),
+        )
+        .on(Match::post(), When::Nth(vec![2]), Fault::status(429));
+    let workspace = Workspace::new().with_sample_dists();
+
+    let run = publish(&workspace, &server, &proxy.url(), &[]);
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    assert_each_accepted_once(&proxy, &[WHEEL, SDIST]);
+    assert!(
+        run.stderr.contains("retrying in 1.0s (attempt 1/5)"),
+        "Retry-After: 1 must set the wait:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("{WHEEL}: uploaded after 3 attempts")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_connection_reset_mid_body_is_retried_and_the_file_lands_once() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy.on(
+        Match::post(),
+        When::Nth(vec![1, 3]),
+        Fault::ResetMidBody { after: 1500 },
+    );
+    let workspace = Workspace::new().with_sample_dists();
+
+    let run = publish(&workspace, &server, &proxy.url(), &[]);
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    assert_each_accepted_once(&proxy, &[WHEEL, SDIST]);
+    proxy.assert_uploads_had_content_length();
+    assert!(
+        run.stdout
+            .contains(&format!("{WHEEL}: uploaded after 2 attempts"))
+            && run
+                .stdout
+                .contains(&format!("{SDIST}: uploaded after 2 attempts")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_response_lost_after_the_file_was_stored_counts_as_uploaded_without_resending() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy.on(Match::post(), When::Nth(vec![1]), Fault::DropAfterForward);
+    let workspace = Workspace::new().with_sample_dists();
+
+    let run = publish(&workspace, &server, &proxy.url(), &[]);
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    assert_each_accepted_once(&proxy, &[WHEEL, SDIST]);
+    let wheel_posts = proxy
+        .seen()
+        .iter()
+        .filter(|seen| seen.file_name.as_deref() == Some(WHEEL))
+        .count();
+    assert_eq!(
+        wheel_posts, 1,
+        "the index had the file: it must not be sent again"
+    );
+    assert!(
+        run.stderr
+            .contains("the connection broke, but the index has the file"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.output("uploaded").as_deref(),
+        Some(format!(r#"["{WHEEL}","{SDIST}"]"#).as_str()),
+        "this run stored it, so it is reported as uploaded"
+    );
+}
+
+#[test]
+fn a_server_that_stalls_beyond_the_timeout_is_given_up_on_and_retried() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy.on(
+        Match::post(),
+        When::Nth(vec![1]),
+        Fault::Stall(Duration::from_secs(60)),
+    );
+    let workspace = Workspace::new().with_sample_dists();
+
+    let run = publish(
+        &workspace,
+        &server,
+        &proxy.url(),
+        &[("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "3000")],
+    );
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    assert_each_accepted_once(&proxy, &[WHEEL, SDIST]);
+    assert!(
+        run.stderr.contains("no answer from the index for 3s"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("{WHEEL}: uploaded after 2 attempts")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_slow_but_moving_upload_is_not_cut_off_by_the_timeout() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    // 5 pauses of 0.8 s while the first 5 MiB arrive: the upload takes longer than the 3 s
+    // timeout in total, but never goes 3 s without progress.
+    proxy.on(
+        Match::post(),
+        When::Nth(vec![1]),
+        Fault::SlowBody {
+            step: 1 << 20,
+            pause: Duration::from_millis(800),
+            pauses: 5,
+        },
+    );
+    let workspace = Workspace::new().with_sample_dists();
+    let big = platform_wheel_with_payload(
+        &workspace.path().join("dist"),
+        "cp312-cp312-manylinux_2_17_x86_64",
+        12 << 20,
+    );
+    std::fs::remove_file(workspace.path().join("dist").join(WHEEL)).unwrap();
+
+    let run = publish(
+        &workspace,
+        &server,
+        &proxy.url(),
+        &[("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "3000")],
+    );
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    assert_each_accepted_once(&proxy, &[big.as_str(), SDIST]);
+    proxy.assert_uploads_had_content_length();
+    assert!(
+        run.stdout.contains(&format!("{big}: uploaded\n")),
+        "one attempt, no timeout:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn connection_refused_is_a_clear_error_and_a_rerun_completes() {
+    let server = PypiServer::start();
+    let workspace = Workspace::new().with_sample_dists();
+    let dead = format!("http://127.0.0.1:{}/", free_port());
+
+    let failed = publish(&workspace, &server, &dead, &[]);
+    assert_eq!(failed.code, Some(1), "{}\n{}", failed.stdout, failed.stderr);
+    assert_eq!(
+        failed.stdout.matches("::error").count(),
+        1,
+        "{}",
+        failed.stdout
+    );
+    assert!(
+        failed.stdout.contains("::error title=Upload failed::")
+            && failed
+                .stdout
+                .contains("gave up after 5 attempts: cannot connect")
+            && failed.stdout.contains(&dead)
+            && failed.stdout.contains("check repository-url")
+            && failed.stdout.contains("re-run the job"),
+        "{}",
+        failed.stdout
+    );
+    assert!(server.stored().is_empty());
+
+    let rerun = publish(&workspace, &server, &server.upload_url(), &[]);
+    ok(&rerun);
+    assert_all_stored(&workspace, &server);
+}
+
+#[test]
+fn an_index_that_keeps_failing_ends_in_a_clear_error_and_a_rerun_completes() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    // The wheel is tried 5 times and fails every time; the sdist (6th POST) goes through.
+    proxy.on(
+        Match::post(),
+        When::Nth((1..=5).collect()),
+        Fault::status(503),
+    );
+    let workspace = Workspace::new().with_sample_dists();
+
+    let failed = publish(&workspace, &server, &proxy.url(), &[]);
+    assert_eq!(failed.code, Some(1), "{}\n{}", failed.stdout, failed.stderr);
+    assert_eq!(
+        failed.stdout.matches("::error").count(),
+        1,
+        "{}",
+        failed.stdout
+    );
+    assert!(
+        failed.stdout.contains(&format!("{WHEEL}: upload to"))
+            && failed.stdout.contains("gave up after 5 attempts")
+            && failed.stdout.contains("503")
+            && failed.stdout.contains("Re-run the job"),
+        "{}",
+        failed.stdout
+    );
+    assert_eq!(
+        server.stored().keys().collect::<Vec<_>>(),
+        vec![SDIST],
+        "every file is tried even when one fails"
+    );
+
+    let rerun = publish(&workspace, &server, &proxy.url(), &[]);
+    ok(&rerun);
+    assert_all_stored(&workspace, &server);
+    assert_each_accepted_once(&proxy, &[WHEEL, SDIST]);
+    assert_eq!(
+        rerun.output("uploaded").as_deref(),
+        Some(format!(r#"["{WHEEL}"]"#).as_str())
+    );
+    assert_eq!(
+        rerun.output("skipped").as_deref(),
+        Some(format!(r#"["{SDIST}"]"#).as_str())
+    );
+}
+
+#[test]
+fn same_host_redirects_307_and_308_are_followed_with_the_body() {
+    for status in [307, 308] {
+        let server = PypiServer::start();
+        let proxy = FaultProxy::start(server.port);
+        // PyPI answers `/legacy` with a redirect to `/legacy/`; here `/legacy` -> `/`.
+        proxy.on(
+            Match::new("POST", "/legacy"),
+            When::Always,
+            Fault::redirect(status, "/"),
+        );
+        let workspace = Workspace::new().with_sample_dists();
+        let url = format!("{}legacy", proxy.url());
+
+        let run = publish(&workspace, &server, &url, &[]);
+        ok(&run);
+        assert_all_stored(&workspace, &server);
+        assert_each_accepted_once(&proxy, &[WHEEL, SDIST]);
+        proxy.assert_uploads_had_content_length();
+        let redirected = proxy
+            .seen()
+            .iter()
+            .filter(|seen| seen.path == "/legacy")
+            .count();
+        assert!(redirected >= 1, "{status}: {:#?}", proxy.seen());
+    }
+}
+
+#[test]
+fn a_redirect_to_another_host_is_refused_and_no_credentials_follow_it() {
+    let server = PypiServer::start();
+    let elsewhere = FaultProxy::start(server.port);
+    let proxy = FaultProxy::start(server.port);
+    let location = format!("http://localhost:{}/", elsewhere.port);
+    proxy.on(Match::post(), When::Always, Fault::redirect(307, &location));
+    let workspace = Workspace::new().with_sample_dists();
+
+    let run = publish(&workspace, &server, &proxy.url(), &[]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("redirects to another host")
+            && run.stdout.contains("refusing to send credentials there"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        elsewhere.seen().is_empty(),
+        "nothing may reach the other host: {:#?}",
+        elsewhere.seen()
+    );
+    assert!(server.stored().is_empty());
+}
+
+#[test]
+fn concurrent_uploads_under_mixed_faults_keep_the_output_in_order() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy
+        .on(
+            Match::post(),
+            When::Nth(vec![2]),
+            Fault::ResetMidBody { after: 800 },
+        )
+        .on(Match::post(), When::Nth(vec![3]), Fault::status(503))
+        .on(Match::post(), When::Nth(vec![5]), Fault::DropAfterForward)
+        .on(
+            Match::post(),
+            When::Nth(vec![7]),
+            Fault::status_with(429, &[("Retry-After", "0")], ""),
+        );
+    let workspace = Workspace::new().with_sample_dists();
+    let tags = [
+        "cp311-cp311-manylinux_2_17_x86_64",
+        "cp311-cp311-musllinux_1_2_x86_64",
+        "cp312-cp312-manylinux_2_17_x86_64",
+        "cp312-cp312-macosx_11_0_arm64",
+        "cp312-cp312-win_amd64",
+        "cp313-cp313-manylinux_2_17_aarch64",
+        "cp313-cp313-win_amd64",
+    ];
+    for tag in tags {
+        platform_wheel(&workspace.path().join("dist"), tag);
+    }
+    let mut files: Vec<String> = std::fs::read_dir(workspace.path().join("dist"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    // Wheels first in name order, then the sdist: the order of the output.
+    files.sort_by_key(|name| {
+        (
+            !Path::new(name)
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("whl")),
+            name.clone(),
+        )
+    });
+
+    let run = publish(
+        &workspace,
+        &server,
+        &proxy.url(),
+        &[("INPUT_UPLOAD-CONCURRENCY", "4")],
+    );
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    assert_each_accepted_once(&proxy, &names);
+    proxy.assert_uploads_had_content_length();
+    let reported: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|line| line.split_once(": uploaded").map(|(name, _)| name))
+        .collect();
+    assert_eq!(
+        reported, names,
+        "one line per file, in order:\n{}",
+        run.stdout
+    );
+    let retried = run.stdout.matches(" attempts").count();
+    assert!(
+        retried >= 2,
+        "the faulted files report their attempts:\n{}",
+        run.stdout
+    );
+}
+
+/// A copy of the sample wheel under another platform tag: same metadata and files, its own
+/// WHEEL tag and RECORD.
+fn platform_wheel(dir: &Path, tag: &str) {
+    platform_wheel_with_payload(dir, tag, 0);
+}
+
+/// Like [`platform_wheel`], plus `payload` bytes of incompressible data stored uncompressed.
+/// Returns the file name.
+fn platform_wheel_with_payload(dir: &Path, tag: &str, payload: usize) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let sample = support::repo_root().join("examples/dist").join(WHEEL);
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(sample).unwrap()).unwrap();
+    let mut members = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).unwrap();
+        let name = entry.name().to_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        if name.ends_with(".dist-info/RECORD") {
+            continue;
+        }
+        if name.ends_with(".dist-info/WHEEL") {
+            data = format!(
+                "Wheel-Version: 1.0\nGenerator: faults-test\nRoot-Is-Purelib: false\nTag: {tag}\n"
+            )
+            .into_bytes();
+        }
+        members.push((name, data));
+    }
+    if payload > 0 {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let data: Vec<u8> = (0..payload)
+            .map(|_| {
+                // xorshift64: incompressible enough, deterministic, no dependency.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()[0]
+            })
+            .collect();
+        members.push(("oidc_publish_demo/_native.bin".to_owned(), data));
+    }
+    let dist_info = "oidc_publish_demo-0.3.0.dist-info";
+    let mut record = String::new();
+    for (name, data) in &members {
+        let digest =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(data));
+        record.push_str(&format!("{name},sha256={digest},{}\n", data.len()));
+    }
+    record.push_str(&format!("{dist_info}/RECORD,,\n"));
+    members.push((format!("{dist_info}/RECORD"), record.into_bytes()));
+    let file_name = format!("oidc_publish_demo-0.3.0-{tag}.whl");
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(dir.join(&file_name)).unwrap());
+    let method = if payload > 0 {
+        zip::CompressionMethod::Stored
+    } else {
+        zip::CompressionMethod::Deflated
+    };
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(method)
+        .large_file(false);
+    for (name, data) in members {
+        writer.start_file(name, options).unwrap();
+        writer.write_all(&data).unwrap();
+    }
+    writer.finish().unwrap();
+    file_name
+}
