@@ -82,7 +82,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec {
         name: "print-hash",
         default: "true",
-        description: "Print sha256, blake2b-256 and md5 of each dist.",
+        description: "Print the sha256 and blake2b-256 digests of each dist.",
         kind: InputKind::Boolean,
     },
     InputSpec {

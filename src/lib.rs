@@ -35,26 +35,38 @@ pub struct Outcome {
 }
 
 /// Run the whole pipeline. Nothing is sent before every dist is verified; nothing is released
-/// before every upload succeeded.
+/// before every upload succeeded. Outputs and the step summary are written whatever happens
+/// after verification, so a failed run still shows which files made it.
 pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> {
     let dists = verify_dists(&settings)?;
     let mut report = Report::new(&settings, &dists);
     report.print_dists(&settings, &dists);
 
-    if settings.dry_run {
+    let result = if settings.dry_run {
         report.print_plan(&settings, &dists);
         release::plan(
             &settings,
             &runner,
             &release::Publication::planned(&report, &dists),
         );
-        report.finish(&runner)?;
-        return Ok(Outcome { report });
-    }
+        Ok(())
+    } else {
+        publish(&settings, &runner, &dists, &mut report).await
+    };
+    report.finish(&runner)?;
+    result.map(|()| Outcome { report })
+}
 
+/// Authenticate, sort out what the index already has, attest, upload, confirm, release.
+async fn publish(
+    settings: &Settings,
+    runner: &Runner,
+    dists: &[Dist],
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let client = http::client()?;
     let authenticator =
-        auth::Authenticator::select(&settings, &runner, &client, &report.name).await?;
+        auth::Authenticator::select(settings, runner, &client, &report.name).await?;
     let uploader = Uploader {
         client: &client,
         upload_client: http::upload_client()?,
@@ -65,30 +77,16 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
         skip_existing: settings.skip_existing,
     };
 
-    let to_upload = match sort_out_existing(&uploader, &dists, &mut report).await {
-        Ok(to_upload) => to_upload,
-        Err(error) => {
-            report.finish(&runner)?;
-            return Err(error);
-        }
-    };
-    let attested = attest::attest(&settings, &runner, &client, &authenticator, &to_upload).await;
-    let (attestations, attestation_status) = match attested {
-        Ok(attested) => attested,
-        Err(error) => {
-            report.attestations = Some("failed, so nothing was uploaded".to_owned());
-            report.finish(&runner)?;
-            return Err(error);
-        }
-    };
+    let to_upload = sort_out_existing(&uploader, dists, report).await?;
+    let (attestations, attestation_status) =
+        attest::attest(settings, runner, &client, &authenticator, &to_upload)
+            .await
+            .inspect_err(|_| {
+                report.attestations = Some("failed, so nothing was uploaded".to_owned());
+            })?;
     report.attestations = attestation_status;
-    let upload_result =
-        upload_all(&uploader, &settings, &to_upload, &attestations, &mut report).await;
-    if let Err(error) = upload_result {
-        report.finish(&runner)?;
-        return Err(error);
-    }
-    report.confirmed = confirm_uploads(&uploader, &dists).await;
+    upload_all(&uploader, settings, &to_upload, &attestations, report).await?;
+    report.confirmed = confirm_uploads(&uploader, dists).await;
 
     let publication = release::Publication {
         name: report.name.clone(),
@@ -96,16 +94,19 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
         files: dists.iter().map(|dist| dist.path.clone()).collect(),
         package_url: report.package_url.clone(),
     };
-    let release_result = release::publish(&settings, &runner, &client, &publication).await;
-    match release_result {
-        Ok(release) => report.release = release,
-        Err(error) => {
-            report.finish(&runner)?;
-            return Err(error.context("the dists are on the index, but the GitHub release failed; re-run the job to finish it"));
-        }
-    }
-    report.finish(&runner)?;
-    Ok(Outcome { report })
+    report.release = release::publish(settings, runner, &client, &publication)
+        .await
+        .map_err(|source| ReleaseFailed { source })?;
+    Ok(())
+}
+
+/// The dists are on the index but the GitHub release could not be finished.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the dists are on the index, but the GitHub release failed; re-run the job to finish it: {source:#}"
+)]
+pub struct ReleaseFailed {
+    source: anyhow::Error,
 }
 
 /// Discover, read and verify every dist; report all problems together.
@@ -367,6 +368,9 @@ pub fn error_title(error: &anyhow::Error) -> String {
         .any(|cause| cause.is::<upload::UploadError>() || cause.is::<upload::UploadFailed>())
     {
         return "Upload failed".to_owned();
+    }
+    if error.is::<ReleaseFailed>() {
+        return "GitHub release failed".to_owned();
     }
     "Publishing failed".to_owned()
 }

@@ -178,7 +178,6 @@ impl Report {
             if settings.print_hash {
                 Console::line(&format!("  sha256      {}", dist.digests.sha256));
                 Console::line(&format!("  blake2b-256 {}", dist.digests.blake2_256));
-                Console::line(&format!("  md5         {}", dist.digests.md5));
             }
             Console::line(&format!(
                 "  metadata {}, {}",

@@ -547,6 +547,5 @@ pub fn form_fields(dist: &Dist) -> Vec<(String, String)> {
         "blake2_256_digest".to_owned(),
         dist.digests.blake2_256.clone(),
     ));
-    fields.push(("md5_digest".to_owned(), dist.digests.md5.clone()));
     fields
 }
