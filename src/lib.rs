@@ -244,6 +244,10 @@ async fn upload_all(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let mut failures = Vec::new();
+    let concurrency = u32::try_from(settings.upload_concurrency)
+        .unwrap_or(1)
+        .max(1);
+    let permits = tokio::sync::Semaphore::new(concurrency as usize);
     for kind in [DistKind::Wheel, DistKind::Sdist] {
         let batch: Vec<&Dist> = dists
             .iter()
@@ -251,9 +255,17 @@ async fn upload_all(
             .filter(|dist| dist.kind() == kind)
             .collect();
         let mut results = futures_util::stream::iter(batch)
-            .map(|dist| async move {
-                let attestation = attestations.get(dist.file_name()).map(String::as_str);
-                (dist, uploader.upload(dist, attestation).await)
+            .map(|dist| {
+                let permits = &permits;
+                async move {
+                    let attestation = attestations.get(dist.file_name()).map(String::as_str);
+                    // Closed never happens: the semaphore lives as long as this function.
+                    let _held = permits
+                        .acquire_many(upload_weight(dist.size, concurrency))
+                        .await
+                        .ok();
+                    (dist, uploader.upload(dist, attestation).await)
+                }
             })
             .buffered(settings.upload_concurrency);
         while let Some((dist, result)) = results.next().await {
@@ -295,6 +307,17 @@ async fn upload_all(
         total: dists.len(),
     }
     .into())
+}
+
+/// How many of the `concurrency` upload slots a file takes: one per started 16 MiB, so many
+/// small files go up in parallel while large ones, which fill the link (and a small index's
+/// CPU) on their own, go one or two at a time. Measured in bench/: two 100 MB wheels sent
+/// together to pypiserver took 1.35x as long as sent one after the other.
+fn upload_weight(size: u64, concurrency: u32) -> u32 {
+    const SLOT: u64 = 16 * 1024 * 1024;
+    u32::try_from(size.div_ceil(SLOT))
+        .unwrap_or(u32::MAX)
+        .clamp(1, concurrency)
 }
 
 /// After the uploads, read the files back from the index: proof, not hope. A file that does
@@ -373,4 +396,19 @@ pub fn error_title(error: &anyhow::Error) -> String {
         return "GitHub release failed".to_owned();
     }
     "Publishing failed".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upload_weight;
+
+    #[test]
+    fn small_files_share_the_slots_and_large_ones_take_them_all() {
+        assert_eq!(upload_weight(40 * 1024, 4), 1);
+        assert_eq!(upload_weight(16 * 1024 * 1024, 4), 1);
+        assert_eq!(upload_weight(20 * 1024 * 1024, 4), 2);
+        assert_eq!(upload_weight(100 * 1024 * 1024, 4), 4);
+        assert_eq!(upload_weight(100 * 1024 * 1024, 1), 1);
+        assert_eq!(upload_weight(0, 4), 1);
+    }
 }
