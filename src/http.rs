@@ -255,6 +255,19 @@ fn reason_phrase(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// An error and all its causes on one line (reqwest's own Display hides the cause).
+#[must_use]
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A URL for messages: without user info or query (a query may carry a token).
 #[must_use]
 pub fn display_url(url: &url::Url) -> String {

@@ -19,6 +19,7 @@ use url::Url;
 pub use self::error::{MintErrorItem, OidcError, Rejection};
 use crate::actions::{Console, Runner};
 use crate::auth::Credentials;
+use crate::http::error_chain;
 use crate::http::{self, RetryPolicy};
 
 /// Mint again when the token has less than this left, so that no upload starts with a token
@@ -608,17 +609,6 @@ fn short(text: &str) -> String {
     let mut cut: String = text.chars().take(300).collect();
     cut.push_str(" [...]");
     cut
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use url::Url;
 use crate::auth::Authenticator;
 use crate::dist::Dist;
 use crate::dist::metadata::form_field_name;
+use crate::http::error_chain;
 use crate::http::{HttpError, RetryPolicy, http_error, is_retryable};
 use crate::index::{self, Lookup};
 
@@ -129,16 +130,8 @@ impl Uploader<'_> {
                 }
                 Ok(Attempt::Retry(retry_after, problem)) => {
                     last_problem = problem;
-                    if attempt < self.policy.attempts {
-                        let wait = self.policy.delay(attempt, retry_after);
-                        tracing::info!(
-                            "{}: {last_problem}; retrying in {:.1}s (attempt {attempt}/{})",
-                            dist.file_name(),
-                            wait.as_secs_f64(),
-                            self.policy.attempts
-                        );
-                        tokio::time::sleep(wait).await;
-                    }
+                    self.wait_before_retry(dist, attempt, retry_after, &last_problem)
+                        .await;
                 }
                 Ok(Attempt::Ambiguous(problem)) => {
                     // The file may have been stored although the answer was lost: ask the
@@ -160,16 +153,8 @@ impl Uploader<'_> {
                         });
                     }
                     last_problem = problem;
-                    if attempt < self.policy.attempts {
-                        let wait = self.policy.delay(attempt, None);
-                        tracing::info!(
-                            "{}: {last_problem}; retrying in {:.1}s (attempt {attempt}/{})",
-                            dist.file_name(),
-                            wait.as_secs_f64(),
-                            self.policy.attempts
-                        );
-                        tokio::time::sleep(wait).await;
-                    }
+                    self.wait_before_retry(dist, attempt, None, &last_problem)
+                        .await;
                 }
                 Err(error) => return Err(error),
             }
@@ -302,6 +287,27 @@ impl Uploader<'_> {
         ))
     }
 
+    /// Sleep before the next attempt (none after the last), saying why.
+    async fn wait_before_retry(
+        &self,
+        dist: &Dist,
+        attempt: u32,
+        retry_after: Option<Duration>,
+        problem: &str,
+    ) {
+        if attempt >= self.policy.attempts {
+            return;
+        }
+        let wait = self.policy.delay(attempt, retry_after);
+        tracing::info!(
+            "{}: {problem}; retrying in {:.1}s (attempt {attempt}/{})",
+            dist.file_name(),
+            wait.as_secs_f64(),
+            self.policy.attempts
+        );
+        tokio::time::sleep(wait).await;
+    }
+
     /// The index says the name exists: same content is success, different content is an
     /// error (or a loud warning with `skip-existing`).
     async fn resolve_existing(
@@ -392,17 +398,6 @@ fn upload_error(dist: &Dist, url: &Url, problem: String, hint: Option<String>) -
         problem,
         hint,
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn is_already_exists(error: &HttpError) -> bool {
