@@ -43,4 +43,4 @@ export PYPI_OIDC_PUBLISH_TEST_VENV="$venv"
 export PYPI_OIDC_PUBLISH_TEST_NODE="$env_dir/node/node_modules"
 [ "${1:-}" = "--setup" ] && exit 0
 
-cargo test --locked --all-targets "$@"
+cargo test --locked --all-targets --no-fail-fast "$@"
