@@ -290,6 +290,35 @@ impl RawInputs {
             .filter(|value| !value.is_empty())
     }
 
+    /// The index password/token: the `password` input, or `PYPI_TOKEN` outside Actions.
+    #[must_use]
+    pub fn password(&self) -> Option<&str> {
+        self.get("password").or_else(|| self.env("PYPI_TOKEN"))
+    }
+
+    /// The GitHub token: the `github-token` input (unless the runner passed the expression
+    /// unexpanded), or `GITHUB_TOKEN`.
+    #[must_use]
+    pub fn github_token(&self) -> Option<&str> {
+        self.get("github-token")
+            .filter(|value| !value.starts_with("${{"))
+            .or_else(|| self.env("GITHUB_TOKEN"))
+    }
+
+    /// Every secret among the inputs and the runner's variables, to mask before anything
+    /// else is printed (DESIGN §2).
+    #[must_use]
+    pub fn secrets(&self) -> Vec<&str> {
+        [
+            self.password(),
+            self.github_token(),
+            self.env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     fn env(&self, name: &str) -> Option<&str> {
         self.env
             .get(name)
@@ -438,13 +467,10 @@ impl Settings {
         }
 
         let password = raw
-            .get("password")
-            .or_else(|| raw.env("PYPI_TOKEN"))
+            .password()
             .map(|value| SecretString::from(value.to_owned()));
         let github_token = raw
-            .get("github-token")
-            .filter(|value| !value.starts_with("${{"))
-            .or_else(|| raw.env("GITHUB_TOKEN"))
+            .github_token()
             .map(|value| SecretString::from(value.to_owned()));
 
         let (tag, tag_source) = match raw.get("tag") {

@@ -11,6 +11,10 @@ fn main() -> ExitCode {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let runner = Runner::from_env(&env);
     let raw = raw_inputs(&matches, env);
+    // Every secret is masked before anything else can print it (DESIGN §2).
+    for secret in raw.secrets() {
+        pypi_oidc_publish::actions::mask_str(secret);
+    }
     let verbose = raw
         .get("verbose")
         .is_some_and(|v| pypi_oidc_publish::inputs::parse_bool("verbose", v).unwrap_or(false));

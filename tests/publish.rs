@@ -54,7 +54,7 @@ fn uploads_the_sample_dists_and_pip_installs_them() {
         run.summary
     );
     assert!(
-        run.stdout.contains("::add-mask::"),
+        run.stdout.starts_with("::add-mask::"),
         "the token must be masked first:\n{}",
         run.stdout
     );
