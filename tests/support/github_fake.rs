@@ -180,8 +180,7 @@ pub struct GitHubFake {
     /// `""` (github.com: `https://api.github.com`) or `/api/v3` (GHES).
     pub api_prefix: &'static str,
     state: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: super::background::BackgroundServer,
 }
 
 #[derive(Clone)]
@@ -232,35 +231,18 @@ impl GitHubFake {
             api_prefix,
             uploads_prefix,
         };
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let shared = state.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let router =
-                    axum::Router::new().fallback(move |request: axum::extract::Request| {
-                        let shared = shared.clone();
-                        let config = config.clone();
-                        async move { handle(shared, config, request).await }
-                    });
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let shared = shared.clone();
+            let config = config.clone();
+            async move { handle(shared, config, request).await }
         });
+        let server = super::background::BackgroundServer::spawn(listener, app);
         Self {
             port,
             api_prefix,
             state,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -282,33 +264,10 @@ impl GitHubFake {
     }
 }
 
-impl Drop for GitHubFake {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' && index + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&text[index + 1..index + 3], 16) {
-                out.push(byte);
-                index += 3;
-                continue;
-            }
-        }
-        out.push(bytes[index]);
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn query_value(query: &str, key: &str) -> Option<String> {

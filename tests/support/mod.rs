@@ -11,6 +11,7 @@
     reason = "test support fails loudly: clippy's allow-unwrap-in-tests covers only #[test] functions"
 )]
 
+pub mod background;
 pub mod fault_proxy;
 pub mod github_fake;
 pub mod oidc_fake;

@@ -56,8 +56,7 @@ struct Inner {
 pub struct SigstoreFake {
     pub url: String,
     inner: Arc<Inner>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: super::background::BackgroundServer,
 }
 
 impl SigstoreFake {
@@ -94,27 +93,11 @@ impl SigstoreFake {
                 axum::routing::get(get_entry),
             )
             .with_state(inner.clone());
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
+        let server = super::background::BackgroundServer::spawn(listener, app);
         Self {
             url: base,
             inner,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -193,17 +176,6 @@ impl SigstoreFake {
             "timestampAuthorities": [],
         })
         .to_string()
-    }
-}
-
-impl Drop for SigstoreFake {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -665,8 +637,7 @@ pub struct RecordedUpload {
 pub struct RecordingIndex {
     pub url: String,
     uploads: Arc<Mutex<Vec<RecordedUpload>>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: super::background::BackgroundServer,
 }
 
 impl RecordingIndex {
@@ -679,43 +650,16 @@ impl RecordingIndex {
         let app = axum::Router::new()
             .fallback(forward)
             .with_state(Arc::new(state));
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
+        let server = super::background::BackgroundServer::spawn(listener, app);
         Self {
             url,
             uploads,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
     pub fn uploads(&self) -> Vec<RecordedUpload> {
         self.uploads.lock().unwrap().clone()
-    }
-}
-
-impl Drop for RecordingIndex {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
