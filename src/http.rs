@@ -278,6 +278,63 @@ pub fn display_url(url: &url::Url) -> String {
     url.to_string()
 }
 
+/// Send a request whose body reports its progress; `None` when neither a body chunk went out
+/// nor an answer came back for `idle` (a stalled connection or a server that never answers).
+pub async fn send_watched(
+    request: reqwest::RequestBuilder,
+    progress: &Progress,
+    idle: Duration,
+) -> Option<Result<reqwest::Response, reqwest::Error>> {
+    let send = request.send();
+    tokio::pin!(send);
+    loop {
+        let deadline = tokio::time::Instant::from_std(progress.last() + idle);
+        tokio::select! {
+            result = &mut send => return Some(result),
+            () = tokio::time::sleep_until(deadline) => {
+                if progress.last() + idle <= std::time::Instant::now() {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// When the body stream last handed a chunk to the connection.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    start: std::time::Instant,
+    /// Milliseconds after `start`.
+    last: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress {
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            start: std::time::Instant::now(),
+            last: std::sync::Arc::default(),
+        }
+    }
+
+    pub fn touch(&self) {
+        let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last
+            .store(elapsed, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[must_use]
+    pub fn last(&self) -> std::time::Instant {
+        self.start + Duration::from_millis(self.last.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,8 @@ use url::Url;
 use crate::auth::Authenticator;
 use crate::dist::Dist;
 use crate::dist::metadata::form_field_name;
-use crate::http::error_chain;
 use crate::http::{HttpError, RetryPolicy, http_error, is_retryable};
+use crate::http::{Progress, error_chain, send_watched};
 use crate::index::{self, Lookup};
 
 /// What happened to one file.
@@ -436,55 +436,6 @@ fn hint(error: &HttpError, dist: &Dist, user: &str) -> Option<String> {
         _ => return None,
     };
     Some(text)
-}
-
-/// Send a request whose body reports its progress; `None` when neither a body chunk went out
-/// nor an answer came back for `idle` (a stalled connection or a server that never answers).
-async fn send_watched(
-    request: reqwest::RequestBuilder,
-    progress: &Progress,
-    idle: Duration,
-) -> Option<Result<reqwest::Response, reqwest::Error>> {
-    let send = request.send();
-    tokio::pin!(send);
-    loop {
-        let deadline = tokio::time::Instant::from_std(progress.last() + idle);
-        tokio::select! {
-            result = &mut send => return Some(result),
-            () = tokio::time::sleep_until(deadline) => {
-                if progress.last() + idle <= std::time::Instant::now() {
-                    return None;
-                }
-            }
-        }
-    }
-}
-
-/// When the body stream last handed a chunk to the connection.
-#[derive(Debug, Clone)]
-struct Progress {
-    start: std::time::Instant,
-    /// Milliseconds after `start`.
-    last: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl Progress {
-    fn new() -> Self {
-        Self {
-            start: std::time::Instant::now(),
-            last: std::sync::Arc::default(),
-        }
-    }
-
-    fn touch(&self) {
-        let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last
-            .store(elapsed, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    fn last(&self) -> std::time::Instant {
-        self.start + Duration::from_millis(self.last.load(std::sync::atomic::Ordering::Relaxed))
-    }
 }
 
 /// The multipart form: `:action`, `protocol_version`, every metadata field (repeated fields
