@@ -268,11 +268,22 @@ impl InputError {
     }
 }
 
-/// The raw values, before typing: command-line flags win over `INPUT_*` variables.
-#[derive(Debug, Default, Clone)]
+/// The raw values, before typing: command-line flags win over `INPUT_*` variables. Holds
+/// secrets as plain text, so its `Debug` shows names only.
+#[derive(Default, Clone)]
 pub struct RawInputs {
     pub flags: BTreeMap<String, String>,
     pub env: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for RawInputs {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("RawInputs")
+            .field("flags", &self.flags.keys().collect::<Vec<_>>())
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl RawInputs {
@@ -308,29 +319,45 @@ impl RawInputs {
     /// Every secret among the inputs and the runner's variables, to mask before anything
     /// else is printed (DESIGN §2).
     #[must_use]
-    pub fn secrets(&self) -> Vec<&str> {
-        [
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = [
             self.password(),
             self.github_token(),
             self.env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
         ]
         .into_iter()
         .flatten()
-        .collect()
+        .map(str::to_owned)
+        .collect();
+        // A password written into a URL (`https://user:secret@index/...`), as typed and decoded.
+        for spec in INPUTS.iter().filter(|spec| spec.name.ends_with("-url")) {
+            if let Some(password) = self
+                .get(spec.name)
+                .and_then(|value| Url::parse(value).ok())
+                .and_then(|url| url.password().map(str::to_owned))
+            {
+                let decoded = percent_encoding::percent_decode_str(&password)
+                    .decode_utf8_lossy()
+                    .into_owned();
+                secrets.push(decoded);
+                secrets.push(password);
+            }
+        }
+        secrets
     }
 
     fn env(&self, name: &str) -> Option<&str> {
         self.env
             .get(name)
-            .map(String::as_str)
+            .map(|value| value.trim())
             .filter(|value| !value.is_empty())
     }
 }
 
 pub fn parse_bool(input: &str, value: &str) -> Result<bool, InputError> {
     match value.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" | "on" => Ok(true),
-        "false" | "no" | "0" | "off" => Ok(false),
+        "true" | "yes" | "1" => Ok(true),
+        "false" | "no" | "0" => Ok(false),
         _ => Err(InputError::new(
             input,
             format!("`{value}` is not a boolean; use true or false (yes/no and 1/0 work too)"),
@@ -522,6 +549,9 @@ impl Settings {
 
         let fulcio_url = parse_url("fulcio-url", &text("fulcio-url"))?;
         let rekor_url = parse_url("rekor-url", &text("rekor-url"))?;
+        // The runner passes action.yml's defaults as values: only a different URL counts.
+        let sigstore_overridden = differs_from(&fulcio_url, DEFAULT_FULCIO_URL)
+            || differs_from(&rekor_url, DEFAULT_REKOR_URL);
 
         Ok(Self {
             user: text("user"),
@@ -548,7 +578,7 @@ impl Settings {
             upload_concurrency,
             fulcio_url,
             rekor_url,
-            sigstore_overridden: raw.get("fulcio-url").is_some() || raw.get("rekor-url").is_some(),
+            sigstore_overridden,
             workspace: workspace.to_path_buf(),
         })
     }
@@ -558,6 +588,12 @@ impl Settings {
     pub fn trusted_publishing(&self) -> bool {
         self.password.is_none() && self.user == "__token__"
     }
+}
+
+/// Whether a URL input names another service than its default (the runner passes action.yml's
+/// defaults as values, so "set" alone means nothing).
+fn differs_from(url: &Url, default: &str) -> bool {
+    Url::parse(default).map_or(true, |default| default != *url)
 }
 
 fn default_of(name: &str) -> &'static str {
@@ -685,6 +721,12 @@ mod tests {
         for value in ["true", "TRUE", "yes", "1", "False", "no", "0"] {
             assert!(parse_bool("verbose", value).is_ok(), "{value}");
         }
+        for value in ["on", "off", "2", "y"] {
+            assert!(
+                parse_bool("verbose", value).is_err(),
+                "{value} is not in the contract"
+            );
+        }
         let error = parse_bool("verify-metadata", "maybe").unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -726,5 +768,30 @@ mod tests {
         let branch =
             Settings::parse(&raw(&[("GITHUB_REF", "refs/heads/main")]), dir.path()).unwrap();
         assert_eq!(branch.tag, None);
+    }
+
+    #[test]
+    fn raw_inputs_debug_names_variables_but_never_prints_values() {
+        let inputs = raw(&[
+            ("INPUT_PASSWORD", "pypi-very-secret-value"),
+            ("GITHUB_TOKEN", "ghs_secret"),
+        ]);
+        let text = format!("{inputs:?}");
+        assert!(text.contains("INPUT_PASSWORD"), "{text}");
+        assert!(
+            !text.contains("pypi-very-secret-value") && !text.contains("ghs_secret"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn passwords_written_into_urls_are_secrets_too() {
+        let inputs = raw(&[(
+            "INPUT_CHECK-URL",
+            "https://reader:p%40ss-word-1@pkgs.example.com/simple/",
+        )]);
+        let secrets = inputs.secrets();
+        assert!(secrets.contains(&"p%40ss-word-1".to_owned()), "{secrets:?}");
+        assert!(secrets.contains(&"p@ss-word-1".to_owned()), "{secrets:?}");
     }
 }

@@ -41,8 +41,13 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
     let dists = verify_dists(&settings)?;
     let mut report = Report::new(&settings, &dists);
     report.print_dists(&settings, &dists);
+    report.prerelease = Some(settings.prerelease.resolve(release::notes::auto_prerelease(
+        &report.version,
+        settings.tag.as_deref().unwrap_or(""),
+    )));
 
     let result = if settings.dry_run {
+        report.attestations = Some(attest::plan(&settings));
         report.print_plan(&settings, &dists);
         release::plan(
             &settings,
@@ -53,8 +58,19 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
     } else {
         publish(&settings, &runner, &dists, &mut report).await
     };
-    report.finish(&runner)?;
-    result.map(|()| Outcome { report })
+    let finished = report.finish(&runner);
+    match (result, finished) {
+        (Ok(()), Ok(())) => Ok(Outcome { report }),
+        (Ok(()), Err(error)) => Err(error),
+        // The run's own failure is what the user must see; a summary that could not be
+        // written is only worth a warning then.
+        (Err(error), finished) => {
+            if let Err(summary_error) = finished {
+                Console::warning("Step summary", &format!("{summary_error:#}"));
+            }
+            Err(error)
+        }
+    }
 }
 
 /// Authenticate, sort out what the index already has, attest, upload, confirm, release.
@@ -87,6 +103,10 @@ async fn publish(
     report.attestations = attestation_status;
     upload_all(&uploader, settings, &to_upload, &attestations, report).await?;
     report.confirmed = confirm_uploads(&uploader, dists).await;
+    let differing = report.skipped_different();
+    if !differing.is_empty() && settings.release && settings.tag.is_some() {
+        return Err(ReleaseWithheld { files: differing }.into());
+    }
 
     let publication = release::Publication {
         name: report.name.clone(),
@@ -107,6 +127,18 @@ async fn publish(
 )]
 pub struct ReleaseFailed {
     source: anyhow::Error,
+}
+
+/// `skip-existing` let a run pass although the index holds other files under our names; a
+/// release made from the local files would not match what the index serves (DESIGN §7: a
+/// release only once every dist is on the index).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no GitHub release was made: the index has different files under the names {} (skipped because skip-existing is on), so the release assets would not be what the index serves; rebuild exactly the published files, or bump the version and publish again",
+    files.join(", ")
+)]
+pub struct ReleaseWithheld {
+    files: Vec<String>,
 }
 
 /// Discover, read and verify every dist; report all problems together.
@@ -391,6 +423,9 @@ pub fn error_title(error: &anyhow::Error) -> String {
         .any(|cause| cause.is::<upload::UploadError>() || cause.is::<upload::UploadFailed>())
     {
         return "Upload failed".to_owned();
+    }
+    if error.is::<ReleaseWithheld>() {
+        return "GitHub release withheld".to_owned();
     }
     if error.is::<ReleaseFailed>() {
         return "GitHub release failed".to_owned();

@@ -7,13 +7,18 @@ use pypi_oidc_publish::actions::{Console, RedactingStderr, Runner};
 use pypi_oidc_publish::inputs::{Settings, command, raw_inputs};
 
 fn main() -> ExitCode {
+    // A panic message could quote a secret: it goes through the same redaction as every line.
+    std::panic::set_hook(Box::new(|info| {
+        use std::io::Write as _;
+        let _ = writeln!(RedactingStderr, "internal error (please report it): {info}");
+    }));
     let matches = command().get_matches(); // --help, --version and usage errors exit here (2)
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let runner = Runner::from_env(&env);
     let raw = raw_inputs(&matches, env);
     // Every secret is masked before anything else can print it (DESIGN §2).
     for secret in raw.secrets() {
-        pypi_oidc_publish::actions::mask_str(secret);
+        pypi_oidc_publish::actions::mask_str(&secret);
     }
     let verbose = raw
         .get("verbose")

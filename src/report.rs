@@ -63,6 +63,8 @@ pub struct Report {
     pub confirmed: Option<bool>,
     pub release: Option<ReleaseOutcome>,
     pub attestations: Option<String>,
+    /// Whether the version is a pre-release (the `prerelease` output when no release is made).
+    pub prerelease: Option<bool>,
     pub dry_run: bool,
 }
 
@@ -96,7 +98,7 @@ impl Report {
         let file_link = package_url.clone().or_else(|| {
             crate::index::project_url(&settings.check_url, &name)
                 .ok()
-                .map(|u| u.to_string())
+                .map(|url| crate::http::display_url(&url))
         });
         let rows: Vec<Row> = dists
             .iter()
@@ -145,6 +147,20 @@ impl Report {
                 state,
                 FileReport::Done {
                     status: FileStatus::Uploaded,
+                    ..
+                }
+            )
+        })
+    }
+
+    /// Files skipped because the index has a different file under the same name.
+    #[must_use]
+    pub fn skipped_different(&self) -> Vec<String> {
+        self.names_with(|state| {
+            matches!(
+                state,
+                FileReport::Done {
+                    status: FileStatus::SkippedDifferent,
                     ..
                 }
             )
@@ -250,7 +266,9 @@ impl Report {
             (
                 "prerelease",
                 release
-                    .map(|r| r.prerelease.to_string())
+                    .map(|r| r.prerelease)
+                    .or(self.prerelease)
+                    .map(|prerelease| prerelease.to_string())
                     .unwrap_or_default(),
             ),
         ];
