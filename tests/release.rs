@@ -503,6 +503,33 @@ fn an_upload_host_that_always_stalls_fails_after_the_retry_budget() {
 }
 
 #[test]
+fn a_token_with_a_carriage_return_inside_is_an_error_and_nothing_is_sent() {
+    let setup = Setup::new();
+    let token = setup.github.token();
+    let (head, tail) = token.split_at(8);
+    let bad = format!("{head}\r{tail}");
+    let run = setup.run(&[("INPUT_GITHUB-TOKEN", &bad)]);
+    assert_ne!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let text = format!("{}\n{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("the input `github-token` contains characters that cannot be sent in an HTTP header (a trailing newline or carriage return?)"),
+        "{text}"
+    );
+    assert!(
+        setup.github.exchanges().is_empty(),
+        "{:?}",
+        setup.github.exchanges()
+    );
+    // The value is never echoed (the runner's own `::add-mask::` command aside).
+    for line in text
+        .lines()
+        .filter(|line| !line.starts_with("::add-mask::"))
+    {
+        assert!(!line.contains(tail), "the token leaked: {line:?}");
+    }
+}
+
+#[test]
 fn an_asset_with_the_same_name_and_other_content_is_an_error_naming_both_hashes() {
     let setup = Setup::new();
     let id = setup

@@ -138,7 +138,8 @@ pub struct GitHub<'a> {
     api: Url,
     owner: String,
     repo: String,
-    token: SecretString,
+    /// `Bearer <token>`, checked once in [`GitHub::new`] and marked sensitive.
+    authorization: HeaderValue,
     pub policy: RetryPolicy,
 }
 
@@ -148,7 +149,7 @@ impl<'a> GitHub<'a> {
         client: &'a reqwest::Client,
         api: &Url,
         repository: &str,
-        token: SecretString,
+        token: &SecretString,
         policy: RetryPolicy,
     ) -> Result<Self, ApiError> {
         let (owner, repo) = repository
@@ -159,6 +160,7 @@ impl<'a> GitHub<'a> {
                     "GITHUB_REPOSITORY `{repository}` is not `owner/name`"
                 ))
             })?;
+        let authorization = bearer(token)?;
         let upload_client = crate::http::upload_client().map_err(|error| {
             ApiError::Invalid(format!(
                 "cannot make the HTTP client for uploads: {error:#}"
@@ -170,7 +172,7 @@ impl<'a> GitHub<'a> {
             api: crate::inputs::with_trailing_slash(api.clone()),
             owner: owner.to_owned(),
             repo: repo.to_owned(),
-            token,
+            authorization,
             policy,
         })
     }
@@ -204,14 +206,10 @@ impl<'a> GitHub<'a> {
         request: reqwest::RequestBuilder,
         accept: &'static str,
     ) -> reqwest::RequestBuilder {
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", self.token.expose_secret()))
-                .unwrap_or_else(|_| HeaderValue::from_static(""));
-        authorization.set_sensitive(true);
         request
             .header(ACCEPT, accept)
             .header("X-GitHub-Api-Version", API_VERSION)
-            .header(AUTHORIZATION, authorization)
+            .header(AUTHORIZATION, self.authorization.clone())
     }
 
     /// Send one JSON call. Rate limits (403/429 with their headers) are waited out and retried:
@@ -503,6 +501,21 @@ impl<'a> GitHub<'a> {
     }
 }
 
+/// The `Authorization` value for `token`, marked sensitive. A token with a character an HTTP
+/// header cannot carry (a carriage return from a CRLF file, a control character) is an error
+/// naming the input, never the value: sent as an empty header, it would only come back as a
+/// baffling 401.
+fn bearer(token: &SecretString) -> Result<HeaderValue, ApiError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+        .map_err(|_| {
+            ApiError::Invalid(
+                "the input `github-token` contains characters that cannot be sent in an HTTP header (a trailing newline or carriage return?): copy the token again without them".to_owned(),
+            )
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
 /// The upload URL for one asset: the release's `upload_url` without its `{?name,label}`
 /// template, plus `?name=` percent-encoded (a space as `%20`, never `+`).
 pub fn upload_target(upload_url: &str, name: &str) -> Result<Url, ApiError> {
@@ -598,7 +611,7 @@ mod tests {
             &client,
             &api,
             "octo-org/demo",
-            SecretString::from("t".to_owned()),
+            &SecretString::from("t".to_owned()),
             RetryPolicy::default(),
         )
         .unwrap();
@@ -611,7 +624,7 @@ mod tests {
                 &client,
                 &api,
                 "no-slash",
-                SecretString::from("t".to_owned()),
+                &SecretString::from("t".to_owned()),
                 RetryPolicy::default()
             )
             .is_err()
