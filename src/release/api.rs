@@ -81,11 +81,11 @@ pub enum ApiError {
         source: reqwest::Error,
     },
     /// Neither a byte of the body went out nor an answer came back for the idle timeout.
-    #[error("{method} {url} stalled: nothing was sent or received for {seconds} s")]
+    #[error("{method} {url} stalled: nothing was sent or received for {idle:?}")]
     Stalled {
         method: String,
         url: String,
-        seconds: u64,
+        idle: Duration,
     },
     #[error("{url} answered with JSON this program does not understand: {problem}")]
     Decode { url: String, problem: String },
@@ -490,7 +490,7 @@ impl<'a> GitHub<'a> {
                 return Err(ApiError::Stalled {
                     method: "POST".to_owned(),
                     url: display_url(&url),
-                    seconds: idle.as_secs().max(1),
+                    idle,
                 });
             }
         };
