@@ -422,6 +422,114 @@ fn a_5xx_on_an_asset_upload_removes_the_half_asset_and_retries() {
 }
 
 #[test]
+fn a_slow_asset_upload_that_keeps_moving_is_not_cut_off_by_the_idle_timeout() {
+    // A slow uplink: the upload host reads 8 MB/s, so the 48 MB wheel takes ~6 s, twice the
+    // 3 s idle timeout; but bytes keep moving, so it must go through in one attempt. (Only
+    // what sits in socket buffers when the last chunk is handed over, a few MB, is sent
+    // without the client seeing progress: well under the idle timeout at this rate.)
+    let setup = Setup::with(GitHubFake::start_slow_uplink(8 * 1024 * 1024));
+    big_wheel(&setup, 48);
+    let run = setup.run(&[
+        ("GITHUB_REF", "refs/tags/v1.0.0"),
+        ("INPUT_PACKAGES-DIR", "big"),
+        ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "3000"),
+        ("PYPI_OIDC_PUBLISH_RETRY_BASE_MS", "20"),
+    ]);
+    ok(&run);
+    assert!(
+        run.stdout
+            .contains("release asset bigwheel-1.0.0-py3-none-any.whl: uploaded\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(setup.calls("repos/upload-release-asset"), 1);
+    assert_eq!(setup.calls("repos/delete-release-asset"), 0);
+    let release = only_release(&setup, "v1.0.0");
+    assert_eq!(release.assets.len(), 1);
+    assert_eq!(release.assets[0].state, "uploaded");
+}
+
+#[test]
+fn a_stalled_asset_upload_is_given_up_settled_and_retried() {
+    let setup = Setup::new();
+    setup.github.with_state(|state| {
+        state.stall_uploads = 1;
+        state.stall_for = std::time::Duration::from_secs(5);
+    });
+    let run = setup.run(&[
+        ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "500"),
+        ("PYPI_OIDC_PUBLISH_RETRY_BASE_MS", "20"),
+    ]);
+    ok(&run);
+    let release = only_release(&setup, TAG);
+    assert_eq!(asset_digests(&release), expected_assets(&setup));
+    assert_eq!(setup.calls("repos/upload-release-asset (stalled)"), 1);
+    assert_eq!(setup.calls("repos/delete-release-asset"), 1);
+    assert!(
+        run.stdout.contains("removed a failed upload (state open)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("uploaded after 2 attempts"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn an_upload_host_that_always_stalls_fails_after_the_retry_budget() {
+    let setup = Setup::new();
+    setup.github.with_state(|state| {
+        state.stall_uploads = 100;
+        state.stall_for = std::time::Duration::from_secs(3);
+    });
+    let run = setup.run(&[
+        ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "300"),
+        ("PYPI_OIDC_PUBLISH_RETRY_BASE_MS", "20"),
+    ]);
+    assert_ne!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let stalled = setup.calls("repos/upload-release-asset (stalled)");
+    assert!((2..=5).contains(&stalled), "{stalled} stalled uploads");
+    assert!(
+        run.stderr.contains("stalled") || run.stdout.contains("stalled"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    // Every half asset was removed: none is left for a re-run to trip over.
+    let release = only_release(&setup, TAG);
+    assert!(release.assets.iter().all(|a| a.state == "uploaded"));
+}
+
+#[test]
+fn a_token_with_a_carriage_return_inside_is_an_error_and_nothing_is_sent() {
+    let setup = Setup::new();
+    let token = setup.github.token();
+    let (head, tail) = token.split_at(8);
+    let bad = format!("{head}\r{tail}");
+    let run = setup.run(&[("INPUT_GITHUB-TOKEN", &bad)]);
+    assert_ne!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let text = format!("{}\n{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("the input `github-token` contains characters that cannot be sent in an HTTP header (a trailing newline or carriage return?)"),
+        "{text}"
+    );
+    assert!(
+        setup.github.exchanges().is_empty(),
+        "{:?}",
+        setup.github.exchanges()
+    );
+    // The value is never echoed (the runner's own `::add-mask::` command aside).
+    for line in text
+        .lines()
+        .filter(|line| !line.starts_with("::add-mask::"))
+    {
+        assert!(!line.contains(tail), "the token leaked: {line:?}");
+    }
+}
+
+#[test]
 fn an_asset_with_the_same_name_and_other_content_is_an_error_naming_both_hashes() {
     let setup = Setup::new();
     let id = setup
@@ -679,33 +787,7 @@ fn a_parallel_job_publishing_first_leaves_one_release_not_two() {
 #[ignore = "slow: builds and uploads a 100 MB wheel twice"]
 fn a_100_mb_asset_is_streamed_with_flat_memory() {
     let setup = Setup::new();
-    let dist = setup.workspace.path().join("big");
-    std::fs::create_dir_all(&dist).unwrap();
-    let script = r#"
-import base64, hashlib, os, sys, zipfile
-path = os.path.join(sys.argv[1], "bigwheel-1.0.0-py3-none-any.whl")
-files = {
-    "bigwheel/__init__.py": b"",
-    "bigwheel/blob.bin": os.urandom(100 * 1024 * 1024),
-    "bigwheel-1.0.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: bigwheel\nVersion: 1.0.0\nSummary: big\n",
-    "bigwheel-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-}
-record = []
-for name, data in files.items():
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    record.append(f"{name},sha256={digest},{len(data)}")
-record.append("bigwheel-1.0.0.dist-info/RECORD,,")
-files["bigwheel-1.0.0.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
-with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-    for name, data in files.items():
-        archive.writestr(name, data)
-"#;
-    let status = std::process::Command::new(support::venv_bin("python"))
-        .args(["-c", script])
-        .arg(&dist)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let dist = big_wheel(&setup, 100);
     // First the upload alone, then a re-run that finds the file on the index and makes the
     // release: its peak is the release step's (plus the fixed cost of a run).
     let (upload_peak, _) = measured_run(&setup, "false");
@@ -729,6 +811,40 @@ with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
         release_peak < upload_peak + 4 * 1024 && release_peak < 40 * 1024,
         "the release step's memory is not flat: {release_peak} KiB (upload run {upload_peak} KiB)"
     );
+}
+
+/// Write `big/bigwheel-1.0.0-py3-none-any.whl` (version 1.0.0, tag v1.0.0) holding
+/// `megabytes` of random bytes; returns the directory.
+fn big_wheel(setup: &Setup, megabytes: u32) -> std::path::PathBuf {
+    let dist = setup.workspace.path().join("big");
+    std::fs::create_dir_all(&dist).unwrap();
+    let script = r#"
+import base64, hashlib, os, sys, zipfile
+path = os.path.join(sys.argv[1], "bigwheel-1.0.0-py3-none-any.whl")
+files = {
+    "bigwheel/__init__.py": b"",
+    "bigwheel/blob.bin": os.urandom(int(sys.argv[2]) * 1024 * 1024),
+    "bigwheel-1.0.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: bigwheel\nVersion: 1.0.0\nSummary: big\n",
+    "bigwheel-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = []
+for name, data in files.items():
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record.append(f"{name},sha256={digest},{len(data)}")
+record.append("bigwheel-1.0.0.dist-info/RECORD,,")
+files["bigwheel-1.0.0.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
+with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+    for name, data in files.items():
+        archive.writestr(name, data)
+"#;
+    let status = std::process::Command::new(support::venv_bin("python"))
+        .args(["-c", script])
+        .arg(&dist)
+        .arg(megabytes.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dist
 }
 
 /// Run the binary under `/usr/bin/time`; returns the peak RSS in KiB and stdout.

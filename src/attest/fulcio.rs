@@ -81,14 +81,19 @@ pub async fn signing_certificate(
     let body = serde_json::json!({
         "certificateSigningRequest": STANDARD.encode(csr_pem(key)?),
     });
+    // Never sent empty, never echoed: a token that cannot be a header value is an error.
+    let mut authorization =
+        reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the Sigstore identity token (the OIDC token for the `sigstore` audience) contains characters that cannot be sent in an HTTP header (a trailing newline or carriage return?); nothing was sent to Fulcio"
+                )
+            })?;
+    authorization.set_sensitive(true);
     let response = send_with_retry(policy, "POST", &url, || {
-        let mut authorization =
-            reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-                .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
-        authorization.set_sensitive(true);
         client
             .post(url.clone())
-            .header(reqwest::header::AUTHORIZATION, authorization)
+            .header(reqwest::header::AUTHORIZATION, authorization.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&body)
     })
@@ -189,6 +194,41 @@ mod tests {
         assert_eq!(
             p256::ecdsa::VerifyingKey::from_sec1_bytes(spki).unwrap(),
             *key.verifying_key()
+        );
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_a_header_is_an_error_and_nothing_is_sent() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let fulcio = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let token = SecretString::from("eyJhbGciOi.eyJzdWIi\r.c2lnbmF0dXJl".to_owned());
+        let policy = RetryPolicy {
+            attempts: 1,
+            ..RetryPolicy::default()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let error = runtime
+            .block_on(signing_certificate(&client, &fulcio, &token, &key, policy))
+            .unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("cannot be sent in an HTTP header"),
+            "{message}"
+        );
+        assert!(!message.contains("eyJ"), "{message}");
+        // No connection was made: the token never left.
+        assert_eq!(
+            listener.accept().map(|_| ()).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
         );
     }
 }

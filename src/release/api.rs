@@ -16,7 +16,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::http::{HttpError, RetryPolicy, display_url, http_error, is_retryable};
+use futures_util::StreamExt as _;
+
+use crate::http::{
+    HttpError, Progress, RetryPolicy, display_url, http_error, is_retryable, send_watched,
+};
 
 const API_VERSION: &str = "2022-11-28";
 const MAX_PAGES: usize = 50;
@@ -76,6 +80,13 @@ pub enum ApiError {
         #[source]
         source: reqwest::Error,
     },
+    /// Neither a byte of the body went out nor an answer came back for the idle timeout.
+    #[error("{method} {url} stalled: nothing was sent or received for {idle:?}")]
+    Stalled {
+        method: String,
+        url: String,
+        idle: Duration,
+    },
     #[error("{url} answered with JSON this program does not understand: {problem}")]
     Decode { url: String, problem: String },
     #[error("{0}")]
@@ -104,7 +115,7 @@ impl ApiError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Status(error) => is_retryable(error.status) || is_rate_limited(error),
-            Self::Transport { .. } => true,
+            Self::Transport { .. } | Self::Stalled { .. } => true,
             Self::Decode { .. } | Self::Invalid(_) => false,
         }
     }
@@ -121,10 +132,14 @@ fn is_rate_limited(error: &HttpError) -> bool {
 #[derive(Debug)]
 pub struct GitHub<'a> {
     client: &'a reqwest::Client,
+    /// For asset uploads: no read timeout (it would cut off a long upload); progress is
+    /// watched instead ([`crate::http::send_watched`]).
+    upload_client: reqwest::Client,
     api: Url,
     owner: String,
     repo: String,
-    token: SecretString,
+    /// `Bearer <token>`, checked once in [`GitHub::new`] and marked sensitive.
+    authorization: HeaderValue,
     pub policy: RetryPolicy,
 }
 
@@ -134,7 +149,7 @@ impl<'a> GitHub<'a> {
         client: &'a reqwest::Client,
         api: &Url,
         repository: &str,
-        token: SecretString,
+        token: &SecretString,
         policy: RetryPolicy,
     ) -> Result<Self, ApiError> {
         let (owner, repo) = repository
@@ -145,12 +160,19 @@ impl<'a> GitHub<'a> {
                     "GITHUB_REPOSITORY `{repository}` is not `owner/name`"
                 ))
             })?;
+        let authorization = bearer(token)?;
+        let upload_client = crate::http::upload_client().map_err(|error| {
+            ApiError::Invalid(format!(
+                "cannot make the HTTP client for uploads: {error:#}"
+            ))
+        })?;
         Ok(Self {
             client,
+            upload_client,
             api: crate::inputs::with_trailing_slash(api.clone()),
             owner: owner.to_owned(),
             repo: repo.to_owned(),
-            token,
+            authorization,
             policy,
         })
     }
@@ -176,15 +198,18 @@ impl<'a> GitHub<'a> {
         url: Url,
         accept: &'static str,
     ) -> reqwest::RequestBuilder {
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", self.token.expose_secret()))
-                .unwrap_or_else(|_| HeaderValue::from_static(""));
-        authorization.set_sensitive(true);
-        self.client
-            .request(method, url)
+        self.with_headers(self.client.request(method, url), accept)
+    }
+
+    fn with_headers(
+        &self,
+        request: reqwest::RequestBuilder,
+        accept: &'static str,
+    ) -> reqwest::RequestBuilder {
+        request
             .header(ACCEPT, accept)
             .header("X-GitHub-Api-Version", API_VERSION)
-            .header(AUTHORIZATION, authorization)
+            .header(AUTHORIZATION, self.authorization.clone())
     }
 
     /// Send one JSON call. Rate limits (403/429 with their headers) are waited out and retried:
@@ -439,24 +464,56 @@ impl<'a> GitHub<'a> {
             .await
             .map_err(|error| ApiError::Invalid(format!("cannot read {}: {error}", path.display())))?
             .len();
-        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
-        let response = self
-            .request(Method::POST, url.clone())
+        let progress = Progress::new();
+        let watched = progress.clone();
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)
+            .inspect(move |_| watched.touch());
+        let request = self
+            .with_headers(
+                self.upload_client.request(Method::POST, url.clone()),
+                "application/vnd.github+json",
+            )
             .header(CONTENT_TYPE, "application/octet-stream")
             .header(CONTENT_LENGTH, length)
-            .body(reqwest::Body::wrap_stream(stream))
-            .send()
-            .await
-            .map_err(|source| ApiError::Transport {
-                method: "POST".to_owned(),
-                url: display_url(&url),
-                source,
-            })?;
+            .body(reqwest::Body::wrap_stream(stream));
+        let idle = crate::http::idle_timeout();
+        let response = match send_watched(request, &progress, idle).await {
+            Some(Ok(response)) => response,
+            Some(Err(source)) => {
+                return Err(ApiError::Transport {
+                    method: "POST".to_owned(),
+                    url: display_url(&url),
+                    source,
+                });
+            }
+            None => {
+                return Err(ApiError::Stalled {
+                    method: "POST".to_owned(),
+                    url: display_url(&url),
+                    idle,
+                });
+            }
+        };
         if !response.status().is_success() {
             return Err(http_error(response, "POST").await.into());
         }
         Self::json(response).await
     }
+}
+
+/// The `Authorization` value for `token`, marked sensitive. A token with a character an HTTP
+/// header cannot carry (a carriage return from a CRLF file, a control character) is an error
+/// naming the input, never the value: sent as an empty header, it would only come back as a
+/// baffling 401.
+fn bearer(token: &SecretString) -> Result<HeaderValue, ApiError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+        .map_err(|_| {
+            ApiError::Invalid(
+                "the input `github-token` contains characters that cannot be sent in an HTTP header (a trailing newline or carriage return?): copy the token again without them".to_owned(),
+            )
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// The upload URL for one asset: the release's `upload_url` without its `{?name,label}`
@@ -554,7 +611,7 @@ mod tests {
             &client,
             &api,
             "octo-org/demo",
-            SecretString::from("t".to_owned()),
+            &SecretString::from("t".to_owned()),
             RetryPolicy::default(),
         )
         .unwrap();
@@ -567,7 +624,7 @@ mod tests {
                 &client,
                 &api,
                 "no-slash",
-                SecretString::from("t".to_owned()),
+                &SecretString::from("t".to_owned()),
                 RetryPolicy::default()
             )
             .is_err()

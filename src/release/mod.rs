@@ -218,7 +218,7 @@ pub async fn publish(
         client,
         &api,
         &plan.repository,
-        token,
+        &token,
         RetryPolicy::from_env(),
     )?;
     let release = flow::Releaser {

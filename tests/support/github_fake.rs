@@ -105,6 +105,13 @@ pub struct State {
     pub race_on_publish: bool,
     /// The next N creates store the release but lose the answer (502).
     pub lose_create_answers: u32,
+    /// The uploads host reads request bodies at this many bytes per second (a slow uplink):
+    /// it keeps reading, so the client never waits long, but the whole body takes a while.
+    pub upload_bytes_per_second: Option<u64>,
+    /// The next N uploads store a half asset and then hang: they read no more of the body
+    /// and answer nothing for `stall_for` (a connection that died without a reset).
+    pub stall_uploads: u32,
+    pub stall_for: std::time::Duration,
 }
 
 impl State {
@@ -201,8 +208,37 @@ impl GitHubFake {
         Self::start_with("/api/v3", "/api/uploads")
     }
 
+    /// github.com layout behind a slow uplink: the uploads host reads `bytes_per_second`,
+    /// through a small socket receive buffer so that little data piles up in the kernel
+    /// (the client sees its body move at the paced rate, not all at once into buffers).
+    pub fn start_slow_uplink(bytes_per_second: u64) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(64 * 1024).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let listener = {
+            let _context = runtime.enter();
+            socket.listen(64).unwrap().into_std().unwrap()
+        };
+        drop(runtime);
+        let fake = Self::serve(listener, "", "/uploads");
+        fake.with_state(|state| state.upload_bytes_per_second = Some(bytes_per_second));
+        fake
+    }
+
     fn start_with(api_prefix: &'static str, uploads_prefix: &'static str) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::serve(listener, api_prefix, uploads_prefix)
+    }
+
+    fn serve(
+        listener: std::net::TcpListener,
+        api_prefix: &'static str,
+        uploads_prefix: &'static str,
+    ) -> Self {
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let state: Shared = Arc::new(Mutex::new(State {
@@ -225,6 +261,9 @@ impl GitHubFake {
             corrupt_uploads: 0,
             race_on_publish: false,
             storage_saw_token: 0,
+            upload_bytes_per_second: None,
+            stall_uploads: 0,
+            stall_for: std::time::Duration::from_secs(10),
         }));
         let config = Config {
             port,
@@ -326,9 +365,29 @@ async fn handle(shared: Shared, config: Config, request: axum::extract::Request)
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or("").to_owned();
     let headers = request.headers().clone();
-    let body = axum::body::to_bytes(request.into_body(), 512 * 1024 * 1024)
-        .await
-        .unwrap_or_default();
+    let uploading = path.starts_with(config.uploads_prefix);
+    let (pace, stall) = {
+        let mut state = shared.lock().unwrap();
+        let stall = uploading && state.stall_uploads > 0;
+        if stall {
+            state.stall_uploads -= 1;
+        }
+        (
+            state.upload_bytes_per_second,
+            stall.then_some(state.stall_for),
+        )
+    };
+    if let Some(stall_for) = stall {
+        return stalled_upload(&shared, &path, &query, stall_for).await;
+    }
+    let body = match pace {
+        Some(bytes_per_second) if uploading => {
+            read_slowly(request.into_body(), bytes_per_second).await
+        }
+        _ => axum::body::to_bytes(request.into_body(), 512 * 1024 * 1024)
+            .await
+            .unwrap_or_default(),
+    };
     let mut state = shared.lock().unwrap();
     let (operation, answer, request_json) =
         route(&mut state, &config, &method, &path, &query, &headers, &body);
@@ -358,6 +417,58 @@ async fn handle(shared: Shared, config: Config, request: axum::extract::Request)
             .unwrap(),
         None => response.body(Body::empty()).unwrap(),
     }
+}
+
+/// Read a body at `bytes_per_second` on average: after each frame, sleep until the bytes read
+/// so far are due (by the clock, so late wake-ups on a busy machine do not slow it further).
+async fn read_slowly(body: Body, bytes_per_second: u64) -> axum::body::Bytes {
+    use futures_util::StreamExt as _;
+    let start = tokio::time::Instant::now();
+    let mut stream = body.into_data_stream();
+    let mut data = Vec::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        data.extend_from_slice(&chunk);
+        let due = data.len() as u64 * 1_000_000 / bytes_per_second.max(1);
+        tokio::time::sleep_until(start + std::time::Duration::from_micros(due)).await;
+    }
+    data.into()
+}
+
+/// An upload that hangs: GitHub has made a half asset (`state: open`), then nothing more
+/// happens on the connection until `stall_for` has passed (the client should give up first).
+async fn stalled_upload(
+    shared: &Shared,
+    path: &str,
+    query: &str,
+    stall_for: std::time::Duration,
+) -> Response {
+    {
+        let mut state = shared.lock().unwrap();
+        let id: Option<u64> = path
+            .trim_end_matches("/assets")
+            .rsplit('/')
+            .next()
+            .and_then(|id| id.parse().ok());
+        let name = query_value(query, "name");
+        if let (Some(id), Some(name)) = (id, name)
+            && state.releases.iter().any(|r| r.id == id)
+        {
+            state.add_asset(id, &name, b"", "open");
+        }
+        state.exchanges.push(Exchange {
+            operation: "repos/upload-release-asset (stalled)",
+            method: "POST".to_owned(),
+            path: path.to_owned(),
+            status: 0,
+            request: None,
+            response: None,
+        });
+    }
+    tokio::time::sleep(stall_for).await;
+    Response::builder()
+        .status(StatusCode::GATEWAY_TIMEOUT)
+        .body(Body::empty())
+        .unwrap()
 }
 
 fn route(
