@@ -35,12 +35,26 @@ pub fn mask_str(value: &str) {
             return;
         }
         secrets.push(value.to_owned());
+        // Each line of a multi-line value too, since it may be printed a line at a time.
+        for piece in value
+            .split(['\r', '\n'])
+            .map(str::trim)
+            .filter(|piece| piece.len() >= 4 && *piece != value)
+        {
+            if !secrets.iter().any(|known| known == piece) {
+                secrets.push(piece.to_owned());
+            }
+        }
         // Longest first, so that a secret containing another is replaced whole.
         secrets.sort_by_key(|known| std::cmp::Reverse(known.len()));
     }
     if in_actions() {
         // The runner masks each line of a multi-line value separately.
-        for line in value.lines().filter(|line| !line.trim().is_empty()) {
+        // A lone CR counts as a line break too (the runner reads lines the .NET way).
+        for line in value
+            .split(['\r', '\n'])
+            .filter(|line| !line.trim().is_empty())
+        {
             raw_stdout(&format!("::add-mask::{line}"));
         }
     }
@@ -263,6 +277,12 @@ mod tests {
     fn workflow_command_escaping() {
         assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
         assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+
+    #[test]
+    fn each_line_of_a_multi_line_secret_is_redacted_on_its_own() {
+        mask_str("first-line-secret\rsecond-line-secret");
+        assert_eq!(redact("a second-line-secret b"), "a *** b");
     }
 
     #[test]

@@ -122,9 +122,7 @@ async fn publish(
 
 /// The dists are on the index but the GitHub release could not be finished.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "the dists are on the index, but the GitHub release failed; re-run the job to finish it: {source:#}"
-)]
+#[error("the dists are on the index, but the GitHub release failed; re-run the job to finish it")]
 pub struct ReleaseFailed {
     source: anyhow::Error,
 }
