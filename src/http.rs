@@ -14,16 +14,32 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Build the shared client. Redirects are followed only to the same host, a few at most:
 /// credentials must never be carried to another server.
 pub fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(builder().read_timeout(idle_timeout()).build()?)
+    Ok(builder()
+        .redirect(same_host_redirects(3))
+        .read_timeout(idle_timeout())
+        .build()?)
+}
+
+/// Like [`client`] but following no redirect at all: for POSTs whose answer must come from
+/// the URL itself (the OIDC mint). reqwest turns a POST answered with 301/302/303 into a GET
+/// without the body, and a success of that GET would be taken for the POST's.
+pub fn no_redirect_client() -> anyhow::Result<reqwest::Client> {
+    Ok(builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .read_timeout(idle_timeout())
+        .build()?)
 }
 
 /// The client for file uploads: like [`client`] but without reqwest's read timeout, which
 /// runs from the start of the request and so would cut off any upload that takes longer to
 /// send than the timeout (a 100 MB file on a slow link). The upload watches progress itself
 /// (`upload::send_watched`): it gives up after [`idle_timeout`] without a byte sent or an
-/// answer.
+/// answer. It follows no redirect: a 301/302/303 would be re-sent as a GET without the file
+/// and its 2xx counted as an upload (pypi/warehouse#8104); `upload.rs` handles 307/308 itself.
 pub fn upload_client() -> anyhow::Result<reqwest::Client> {
-    Ok(builder().build()?)
+    Ok(builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
 }
 
 fn builder() -> reqwest::ClientBuilder {
@@ -32,7 +48,6 @@ fn builder() -> reqwest::ClientBuilder {
         .connect_timeout(Duration::from_secs(15))
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
-        .redirect(same_host_redirects(3))
 }
 
 /// How long to wait for a server that sends nothing. Tests shorten it with

@@ -55,6 +55,8 @@ impl MintedToken {
 /// Mints (and re-mints) `PyPI` tokens for one index.
 pub struct TrustedPublisher {
     pub client: reqwest::Client,
+    /// For the mint POST: follows no redirect (a 301/302/303 would turn it into a GET).
+    mint_client: reqwest::Client,
     /// `{scheme}://{host}` of the repository URL: the `/_/oidc/*` endpoints live there.
     pub index_base: Url,
     pub runner: Runner,
@@ -87,8 +89,14 @@ impl TrustedPublisher {
         check_token_available(runner)?;
         let audience = audience(client, &index_base).await?;
         tracing::debug!("the index's OIDC audience is `{audience}`");
+        let mint_client = http::no_redirect_client().map_err(|error| OidcError::Unavailable {
+            method: "POST",
+            url: http::display_url(&index_base),
+            problem: format!("cannot build the HTTP client: {error:#}"),
+        })?;
         let publisher = Self {
             client: client.clone(),
+            mint_client,
             index_base,
             runner: runner.clone(),
             audience,
@@ -167,7 +175,7 @@ impl TrustedPublisher {
     async fn exchange(&self, url: &Url, jwt: &SecretString) -> Result<Exchange, OidcError> {
         let shown_url = http::display_url(url);
         let sent = self
-            .client
+            .mint_client
             .post(url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&serde_json::json!({ "token": jwt.expose_secret() }))

@@ -260,6 +260,29 @@ impl Uploader<'_> {
                 ));
             }
         }
+        if status.is_redirection() {
+            // 301/302/303 would be re-sent as a GET without the file (pypi/warehouse#8104),
+            // so they are never followed: the upload did not happen.
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(
+                    || "no Location".to_owned(),
+                    |l| {
+                        url.join(l).map_or_else(
+                            |_| format!("Location `{l}`"),
+                            |target| format!("Location {}", crate::http::display_url(&target)),
+                        )
+                    },
+                );
+            return Err(upload_error(
+                dist,
+                url,
+                format!("the index answered {status} ({location}); the file was not uploaded"),
+                Some("uploads are not re-sent through a 301/302/303 redirect (it would drop the file): set repository-url to the final upload URL (PyPI: https://upload.pypi.org/legacy/)".to_owned()),
+            ));
+        }
         let Ok(error) = tokio::time::timeout(idle, http_error(response, "POST")).await else {
             return Ok(Attempt::Retry(
                 None,

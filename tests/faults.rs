@@ -560,3 +560,49 @@ fn platform_wheel_with_payload(dir: &Path, tag: &str, payload: usize) -> String 
     writer.finish().unwrap();
     file_name
 }
+
+#[test]
+fn a_301_302_303_on_the_upload_is_a_clear_error_never_a_success() {
+    // reqwest would follow these as a GET without the body; a 2xx to that GET is not an
+    // upload (pypi/warehouse#8104).
+    for status in [301, 302, 303] {
+        let server = PypiServer::start();
+        let proxy = FaultProxy::start(server.port);
+        proxy.on(
+            Match::new("POST", "/legacy"),
+            When::Always,
+            Fault::redirect(status, "/"),
+        );
+        let workspace = Workspace::new().with_sample_dists();
+        let url = format!("{}legacy", proxy.url());
+
+        let run = publish(&workspace, &server, &url, &[]);
+        assert_eq!(
+            run.code,
+            Some(1),
+            "{status}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(
+            run.stdout.contains(&format!("answered {status}"))
+                && run.stdout.contains("repository-url"),
+            "{status}: {}",
+            run.stdout
+        );
+        assert!(
+            !proxy
+                .seen()
+                .iter()
+                .any(|seen| seen.method == "GET" && seen.path == "/"),
+            "{status}: the redirect must not be followed: {:#?}",
+            proxy.seen()
+        );
+        assert!(server.stored().is_empty());
+        assert!(
+            !run.stdout.contains(&format!("{WHEEL}: uploaded")),
+            "{}",
+            run.stdout
+        );
+    }
+}

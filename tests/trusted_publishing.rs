@@ -430,3 +430,28 @@ fn a_reusable_workflow_is_warned_about() {
         annotations(&run, "warning").join("\n")
     );
 }
+
+#[test]
+fn a_mint_answered_with_a_redirect_is_not_followed() {
+    for status in [301, 302, 303] {
+        let config = PypiConfig {
+            scripted: vec![Scripted::Redirect(status)],
+            ..PypiConfig::default()
+        };
+        let setup = Setup::with_index(&json!({}), config);
+        let run = setup.run(&[]);
+        assert_eq!(
+            run.code,
+            Some(1),
+            "{status}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert_eq!(
+            setup.pypi.events(),
+            ["audience", &format!("mint {status}")],
+            "{status}: the redirect must not be followed as a GET"
+        );
+        assert!(setup.stored().is_empty());
+    }
+}

@@ -218,6 +218,9 @@ pub enum Scripted {
     NotJson,
     /// 422 with this error code and Warehouse's description for it.
     Error(&'static str),
+    /// A redirect with this status to `/_/oidc/mint-token`, where a GET gets a token: a
+    /// client that follows it as a GET would take that for the mint's answer.
+    Redirect(u16),
 }
 
 /// How the fake index behaves.
@@ -292,7 +295,7 @@ impl PypiOidc {
         }));
         let router = Router::new()
             .route("/_/oidc/audience", get(audience))
-            .route("/_/oidc/mint-token", post(mint_token))
+            .route("/_/oidc/mint-token", post(mint_token).get(mint_by_get))
             .fallback(proxy)
             .with_state(state.clone());
         let (runtime, port) = serve(router);
@@ -419,6 +422,14 @@ async fn mint_token(State(state): State<Arc<Mutex<PypiState>>>, body: Bytes) -> 
                 state.events.push(format!("mint 422 {code}"));
                 return invalid(code, description_of(code));
             }
+            Scripted::Redirect(status) => {
+                state.events.push(format!("mint {status}"));
+                return (
+                    StatusCode::from_u16(status).unwrap(),
+                    [(header::LOCATION, "/_/oidc/mint-token")],
+                )
+                    .into_response();
+            }
         }
     }
     let issuer = unverified
@@ -459,6 +470,15 @@ async fn mint_token(State(state): State<Arc<Mutex<PypiState>>>, body: Bytes) -> 
     let expires = unix_now() + lifetime;
     state.expires = Some(expires);
     state.events.push("mint ok".into());
+    Json(json!({"success": true, "token": state.config.minted_token, "expires": expires}))
+        .into_response()
+}
+
+/// A GET of the mint URL (only a followed redirect makes one): answers like a mint.
+async fn mint_by_get(State(state): State<Arc<Mutex<PypiState>>>) -> Response {
+    let mut state = state.lock().unwrap();
+    state.events.push("mint GET".into());
+    let expires = unix_now() + 900;
     Json(json!({"success": true, "token": state.config.minted_token, "expires": expires}))
         .into_response()
 }
