@@ -82,6 +82,16 @@ pub struct Uploader<'a> {
     pub skip_existing: bool,
 }
 
+/// What the index's simple page says about one file.
+enum OnIndex {
+    /// Listed with a sha256: the status that follows.
+    Listed(FileStatus),
+    /// Not listed (or no project page).
+    NotListed,
+    /// Cannot tell: the page could not be read, or lists the file without a sha256.
+    Unknown(String),
+}
+
 /// How an attempt ended.
 enum Attempt {
     Done(FileStatus, Vec<String>),
@@ -332,16 +342,18 @@ impl Uploader<'_> {
     }
 
     /// The index says the name exists: same content is success, different content is an
-    /// error (or a loud warning with `skip-existing`).
+    /// error (or a loud warning with `skip-existing`), unknown content is said to be unknown.
     async fn resolve_existing(
         &self,
         dist: &Dist,
         url: &Url,
         error: &HttpError,
     ) -> Result<FileStatus, UploadError> {
-        if let Some(status) = self.already_there(dist).await? {
-            return Ok(status);
-        }
+        let why = match self.on_index(dist).await? {
+            OnIndex::Listed(status) => return Ok(status),
+            OnIndex::Unknown(why) => Some(why),
+            OnIndex::NotListed => None,
+        };
         if self.skip_existing {
             crate::actions::Console::warning(
                 "File already exists",
@@ -353,6 +365,21 @@ impl Uploader<'_> {
             );
             return Ok(FileStatus::SkippedDifferent);
         }
+        if let Some(why) = why {
+            return Err(upload_error(
+                dist,
+                url,
+                format!(
+                    "the index says the file exists ({} {}); its content could not be compared because {why}",
+                    error.status.as_u16(),
+                    error.message()
+                ),
+                Some(format!(
+                    "check the file on the index (its sha256 must be {}), or set skip-existing: true to skip files that are already there",
+                    dist.digests.sha256
+                )),
+            ));
+        }
         Err(upload_error(
             dist,
             url,
@@ -361,9 +388,17 @@ impl Uploader<'_> {
         ))
     }
 
-    /// Look the file up on the index. `Some` when it is listed (same hash, or different with
-    /// skip-existing); an error when listed with different content.
+    /// Look the file up on the index. `Some` when it is listed with the same hash (or a
+    /// different one with skip-existing); an error when listed with different content.
     pub async fn already_there(&self, dist: &Dist) -> Result<Option<FileStatus>, UploadError> {
+        Ok(match self.on_index(dist).await? {
+            OnIndex::Listed(status) => Some(status),
+            OnIndex::NotListed | OnIndex::Unknown(_) => None,
+        })
+    }
+
+    /// What the index's simple page says about this file.
+    async fn on_index(&self, dist: &Dist) -> Result<OnIndex, UploadError> {
         let project = dist.metadata.name().unwrap_or(&dist.filename.name);
         let lookup = match index::lookup(self.client, &self.check_url, project).await {
             Ok(lookup) => lookup,
@@ -372,16 +407,24 @@ impl Uploader<'_> {
                     "could not query the index for {}: {error:#}",
                     dist.file_name()
                 );
-                return Ok(None);
+                return Ok(OnIndex::Unknown(format!(
+                    "the index could not be queried ({error:#})"
+                )));
             }
         };
         let Lookup::Found(files) = lookup else {
-            return Ok(None);
+            return Ok(OnIndex::NotListed);
         };
         match files.sha256_of(dist.file_name()) {
-            None | Some(None) => Ok(None),
-            Some(Some(hash)) if hash == dist.digests.sha256 => Ok(Some(FileStatus::AlreadyOnIndex)),
-            Some(Some(hash)) => self.different_content(dist, hash).map(Some),
+            None => Ok(OnIndex::NotListed),
+            Some(None) => Ok(OnIndex::Unknown(format!(
+                "the index at {} lists it without a sha256",
+                crate::http::display_url(&self.check_url)
+            ))),
+            Some(Some(hash)) if hash == dist.digests.sha256 => {
+                Ok(OnIndex::Listed(FileStatus::AlreadyOnIndex))
+            }
+            Some(Some(hash)) => self.different_content(dist, hash).map(OnIndex::Listed),
         }
     }
 

@@ -606,3 +606,47 @@ fn a_301_302_303_on_the_upload_is_a_clear_error_never_a_success() {
         );
     }
 }
+
+#[test]
+fn an_existing_file_whose_content_cannot_be_compared_is_not_called_different() {
+    // The first run stores both files. On the re-run the simple page is unreadable (500) or
+    // lists the files without a sha256, and the upload answers 409: the content is unknown,
+    // so the error must say so, not tell the user to bump the version.
+    let listing = format!(
+        r#"<html><body><a href="/packages/{WHEEL}">{WHEEL}</a><a href="/packages/{SDIST}">{SDIST}</a></body></html>"#
+    );
+    let faults = [
+        ("cannot query", Fault::status(500)),
+        (
+            "no sha256",
+            Fault::status_with(200, &[("Content-Type", "text/html")], &listing),
+        ),
+    ];
+    for (case, fault) in faults {
+        let server = PypiServer::start();
+        let workspace = Workspace::new().with_sample_dists();
+        ok(&publish(&workspace, &server, &server.upload_url(), &[]));
+        let proxy = FaultProxy::start(server.port);
+        proxy.on(Match::new("GET", "/simple/"), When::Always, fault);
+        let check = format!("{}simple/", proxy.url());
+
+        let run = publish(
+            &workspace,
+            &server,
+            &server.upload_url(),
+            &[("INPUT_CHECK-URL", check.as_str())],
+        );
+        assert_eq!(run.code, Some(1), "{case}: {}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("its content could not be compared")
+                && run.stdout.contains("skip-existing"),
+            "{case}: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains("different content") && !run.stdout.contains("bump the version"),
+            "{case}: identical files must not be called different:\n{}",
+            run.stdout
+        );
+    }
+}
