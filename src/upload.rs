@@ -294,9 +294,35 @@ impl Uploader<'_> {
             ));
         }
         let Ok(error) = tokio::time::timeout(idle, http_error(response, "POST")).await else {
-            return Ok(Attempt::Retry(
-                None,
-                format!("the index answered {status} and then stopped sending"),
+            if is_retryable(status) {
+                return Ok(Attempt::Retry(
+                    None,
+                    format!("the index answered {status} and then stopped sending"),
+                ));
+            }
+            // A final answer stays final even when its body never arrives.
+            let bare = HttpError {
+                method: "POST".to_owned(),
+                url: crate::http::display_url(url),
+                status,
+                reason: None,
+                body: String::new(),
+                retry_after: None,
+            };
+            if is_already_exists(&bare) {
+                return self
+                    .resolve_existing(dist, url, &bare)
+                    .await
+                    .map(|status| Attempt::Done(status, Vec::new()));
+            }
+            return Err(upload_error(
+                dist,
+                url,
+                format!(
+                    "the index answered {status} (its message did not arrive within {}s)",
+                    idle.as_secs_f64()
+                ),
+                hint(&bare, dist, &credentials.user),
             ));
         };
         if is_retryable(status) {

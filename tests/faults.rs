@@ -650,3 +650,39 @@ fn an_existing_file_whose_content_cannot_be_compared_is_not_called_different() {
         );
     }
 }
+
+#[test]
+fn a_final_4xx_whose_body_stalls_is_not_sent_again() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy.on(
+        Match::post(),
+        When::Always,
+        Fault::StallBody {
+            status: 403,
+            duration: Duration::from_secs(30),
+        },
+    );
+    let workspace = Workspace::new().with_sample_dists();
+
+    let run = publish(
+        &workspace,
+        &server,
+        &proxy.url(),
+        &[("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1500")],
+    );
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    let posts = proxy
+        .seen()
+        .iter()
+        .filter(|seen| seen.method == "POST")
+        .count();
+    assert_eq!(
+        posts,
+        2,
+        "one POST per file, none re-sent: {:#?}",
+        proxy.seen()
+    );
+    assert!(run.stdout.contains("403"), "{}", run.stdout);
+    assert!(server.stored().is_empty());
+}

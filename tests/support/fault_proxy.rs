@@ -41,6 +41,10 @@ pub enum Fault {
     /// Read the request and answer nothing for this long (or until the client hangs up),
     /// then close; nothing reaches the upstream.
     Stall(Duration),
+    /// Read the request, answer this status line and headers announcing a body, send a few
+    /// bytes of it and then nothing for this long (or until the client hangs up); nothing
+    /// reaches the upstream.
+    StallBody { status: u16, duration: Duration },
     /// A slow link: read the body in `step`-byte pieces, pausing after each of the first
     /// `pauses` pieces, then forward it as usual.
     SlowBody {
@@ -80,6 +84,9 @@ impl Fault {
             Self::ResetMidBody { after } => format!("reset after {after} body bytes"),
             Self::DropAfterForward => "forward, then drop the response".to_owned(),
             Self::Stall(duration) => format!("stall {duration:?}"),
+            Self::StallBody { status, duration } => {
+                format!("respond {status}, then stall the body {duration:?}")
+            }
             Self::SlowBody { pause, pauses, .. } => format!("slow body ({pauses} x {pause:?})"),
         }
     }
@@ -471,6 +478,17 @@ async fn serve(
                 state.lock().unwrap().seen.push(seen);
                 let mut probe = [0_u8; 1];
                 // Ends early when the client gives up and closes the connection.
+                let _ = tokio::time::timeout(duration, reader.read(&mut probe)).await;
+                return Ok(());
+            }
+            Some(Fault::StallBody { status, duration }) => {
+                state.lock().unwrap().seen.push(seen);
+                let response = format!(
+                    "HTTP/1.1 {status} {}\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\nthe start of a body",
+                    reason(status)
+                );
+                reader.get_mut().write_all(response.as_bytes()).await?;
+                let mut probe = [0_u8; 1];
                 let _ = tokio::time::timeout(duration, reader.read(&mut probe)).await;
                 return Ok(());
             }
