@@ -44,6 +44,8 @@ pub const SHOWN_CLAIMS: [&str; 8] = [
 struct MintedToken {
     token: SecretString,
     expires_at: Duration,
+    /// When it was minted here: a refusal of a request sent before this is not its fault.
+    minted_at: std::time::Instant,
 }
 
 impl MintedToken {
@@ -62,8 +64,16 @@ pub struct TrustedPublisher {
     pub runner: Runner,
     audience: String,
     project: String,
-    current: tokio::sync::Mutex<Option<MintedToken>>,
+    current: tokio::sync::Mutex<Current>,
     warned_reusable: AtomicBool,
+}
+
+/// The token in use, or why none could be minted.
+#[derive(Default)]
+struct Current {
+    token: Option<MintedToken>,
+    /// A renewal failed (already reported): every later request gets this error at once.
+    failed: Option<String>,
 }
 
 impl fmt::Debug for TrustedPublisher {
@@ -101,11 +111,11 @@ impl TrustedPublisher {
             runner: runner.clone(),
             audience,
             project: project.to_owned(),
-            current: tokio::sync::Mutex::new(None),
+            current: tokio::sync::Mutex::new(Current::default()),
             warned_reusable: AtomicBool::new(false),
         };
         let minted = publisher.mint().await?;
-        *publisher.current.lock().await = Some(minted);
+        publisher.current.lock().await.token = Some(minted);
         Ok(publisher)
     }
 
@@ -113,23 +123,54 @@ impl TrustedPublisher {
     /// about to expire. Concurrent callers wait for one renewal.
     pub async fn credentials(&self) -> anyhow::Result<Credentials> {
         let mut current = self.current.lock().await;
+        if let Some(failure) = &current.failed {
+            anyhow::bail!("{failure}");
+        }
         let now = unix_now();
-        let valid = current.as_ref().filter(|token| !token.expires_soon(now));
+        let valid = current
+            .token
+            .as_ref()
+            .filter(|token| !token.expires_soon(now));
         if let Some(token) = valid {
             return Ok(credentials(token));
         }
-        if let Some(token) = current.as_ref() {
+        if let Some(token) = current.token.as_ref() {
             Console::line(&format!(
                 "the PyPI token expires in {}s: minting a fresh one before the next file",
                 token.expires_at.saturating_sub(now).as_secs()
             ));
         }
-        let minted = self.mint().await.inspect_err(|error| {
-            error.report(&self.runner);
-        })?;
-        let credentials = credentials(&minted);
-        *current = Some(minted);
-        Ok(credentials)
+        match self.mint().await {
+            Ok(minted) => {
+                let credentials = credentials(&minted);
+                current.token = Some(minted);
+                Ok(credentials)
+            }
+            Err(error) => {
+                // Reported once; the uploads waiting on the lock fail with it at once
+                // instead of each repeating the mint retries and the report.
+                error.report(&self.runner);
+                let text = format!("{:#}", anyhow::Error::new(error));
+                current.failed = Some(text.clone());
+                current.token = None;
+                Err(anyhow::anyhow!(text))
+            }
+        }
+    }
+
+    /// The index refused a request sent at `sent_at` with the current token (it expired
+    /// while the file was on its way, or was revoked): mint a new one for the next request,
+    /// unless that already happened since.
+    pub async fn invalidate(&self, sent_at: std::time::Instant) {
+        let mut current = self.current.lock().await;
+        if current
+            .token
+            .as_ref()
+            .is_some_and(|token| token.minted_at <= sent_at)
+        {
+            Console::line("the index refused the PyPI token: minting a fresh one");
+            current.token = None;
+        }
     }
 
     /// One exchange, retried on 5xx and network errors, each try with a fresh OIDC token.
@@ -317,7 +358,11 @@ fn parse_minted(body: &str) -> Option<MintedToken> {
         .get("expires")
         .and_then(serde_json::Value::as_u64)
         .map_or_else(|| unix_now() + DEFAULT_LIFETIME, Duration::from_secs);
-    Some(MintedToken { token, expires_at })
+    Some(MintedToken {
+        token,
+        expires_at,
+        minted_at: std::time::Instant::now(),
+    })
 }
 
 fn unix_now() -> Duration {

@@ -100,6 +100,8 @@ enum Attempt {
     /// The connection broke after the request may have been received: look before re-sending.
     Ambiguous(String),
     Redirect(Url),
+    /// 401/403: the credentials sent at this moment were refused.
+    Refused(std::time::Instant, UploadError),
 }
 
 impl Uploader<'_> {
@@ -113,6 +115,7 @@ impl Uploader<'_> {
         let mut redirects = 0;
         let mut attempt = 0;
         let mut last_problem = String::new();
+        let mut renewed = false;
         while attempt < self.policy.attempts {
             attempt += 1;
             let outcome = self.attempt(dist, &url, attestation).await;
@@ -137,6 +140,19 @@ impl Uploader<'_> {
                     tracing::debug!("{}: following redirect to {location}", dist.file_name());
                     url = location;
                     attempt -= 1; // a redirect is not a failure
+                }
+                Ok(Attempt::Refused(sent_at, error)) => {
+                    // A Trusted Publishing token can expire while a large file is on its
+                    // way: mint a fresh one and send the file once more.
+                    if renewed || !self.auth.renew(sent_at).await {
+                        return Err(error);
+                    }
+                    renewed = true;
+                    tracing::info!(
+                        "{}: the index refused the token ({}); sending it again with a fresh one",
+                        dist.file_name(),
+                        error.problem
+                    );
                 }
                 Ok(Attempt::Retry(retry_after, problem)) => {
                     last_problem = problem;
@@ -187,6 +203,7 @@ impl Uploader<'_> {
         url: &Url,
         attestation: Option<&str>,
     ) -> Result<Attempt, UploadError> {
+        let sent_at = std::time::Instant::now();
         let credentials = self
             .auth
             .credentials()
@@ -338,12 +355,16 @@ impl Uploader<'_> {
                 .await
                 .map(|status| Attempt::Done(status, Vec::new()));
         }
-        Err(upload_error(
+        let failure = upload_error(
             dist,
             url,
             format!("{} {}", status.as_u16(), error.message()),
             hint(&error, dist, &credentials.user),
-        ))
+        );
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            return Ok(Attempt::Refused(sent_at, failure));
+        }
+        Err(failure)
     }
 
     /// Sleep before the next attempt (none after the last), saying why.
