@@ -233,7 +233,10 @@ impl TrustedPublisher {
         };
         let status = response.status();
         if status.is_success() {
-            let body = response.text().await.unwrap_or_default();
+            let body = http::body_within(response, http::idle_timeout())
+                .await
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default();
             return parse_minted(&body).map(Exchange::Minted).ok_or_else(|| {
                 OidcError::Unavailable {
                     method: "POST",
@@ -441,7 +444,10 @@ pub async fn audience(client: &reqwest::Client, index_base: &Url) -> Result<Stri
             Err(error) => problem = format!("the connection failed ({})", error_chain(&error)),
             Ok(response) if response.status().is_success() => {
                 let status = response.status();
-                let body = response.text().await.unwrap_or_default();
+                let body = http::body_within(response, http::idle_timeout())
+                    .await
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_default();
                 return serde_json::from_str::<serde_json::Value>(&body)
                     .ok()
                     .and_then(|json| json.get("audience")?.as_str().map(str::to_owned))

@@ -12,7 +12,7 @@ use url::Url;
 use crate::auth::Authenticator;
 use crate::dist::Dist;
 use crate::dist::metadata::form_field_name;
-use crate::http::{HttpError, RetryPolicy, http_error, is_retryable};
+use crate::http::{HttpError, RetryPolicy, http_error_within, is_retryable};
 use crate::http::{Progress, error_chain, send_watched};
 use crate::index::{self, Lookup};
 
@@ -310,7 +310,7 @@ impl Uploader<'_> {
                 Some("uploads are not re-sent through a 301/302/303 redirect (it would drop the file): set repository-url to the final upload URL (PyPI: https://upload.pypi.org/legacy/)".to_owned()),
             ));
         }
-        let Ok(error) = tokio::time::timeout(idle, http_error(response, "POST")).await else {
+        let Ok(error) = http_error_within(response, "POST", idle).await else {
             if is_retryable(status) {
                 return Ok(Attempt::Retry(
                     None,

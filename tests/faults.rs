@@ -686,3 +686,38 @@ fn a_final_4xx_whose_body_stalls_is_not_sent_again() {
     assert!(run.stdout.contains("403"), "{}", run.stdout);
     assert!(server.stored().is_empty());
 }
+
+#[test]
+fn a_simple_page_that_drips_forever_is_given_up_on() {
+    // One byte every 100 ms never trips a read timeout; the page read has a total deadline.
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy.on(
+        Match::new("GET", "/simple/"),
+        When::Always,
+        Fault::DripBody {
+            status: 200,
+            interval: Duration::from_millis(100),
+            total: Duration::from_secs(40),
+        },
+    );
+    let workspace = Workspace::new().with_sample_dists();
+    let check = format!("{}simple/", proxy.url());
+
+    let run = publish(
+        &workspace,
+        &server,
+        &server.upload_url(),
+        &[
+            ("INPUT_CHECK-URL", check.as_str()),
+            ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1500"),
+        ],
+    );
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    assert!(
+        run.stdout.contains("did not send the whole page within"),
+        "{}",
+        run.stdout
+    );
+}

@@ -45,6 +45,14 @@ pub enum Fault {
     /// bytes of it and then nothing for this long (or until the client hangs up); nothing
     /// reaches the upstream.
     StallBody { status: u16, duration: Duration },
+    /// Read the request, answer this status and announce a large body, then send it one
+    /// byte per `interval` (never idle long enough for a read timeout) for `total`, then
+    /// close; nothing reaches the upstream.
+    DripBody {
+        status: u16,
+        interval: Duration,
+        total: Duration,
+    },
     /// A slow link: read the body in `step`-byte pieces, pausing after each of the first
     /// `pauses` pieces, then forward it as usual.
     SlowBody {
@@ -84,6 +92,9 @@ impl Fault {
             Self::ResetMidBody { after } => format!("reset after {after} body bytes"),
             Self::DropAfterForward => "forward, then drop the response".to_owned(),
             Self::Stall(duration) => format!("stall {duration:?}"),
+            Self::DripBody { status, total, .. } => {
+                format!("respond {status}, then drip the body for {total:?}")
+            }
             Self::StallBody { status, duration } => {
                 format!("respond {status}, then stall the body {duration:?}")
             }
@@ -490,6 +501,26 @@ async fn serve(
                 reader.get_mut().write_all(response.as_bytes()).await?;
                 let mut probe = [0_u8; 1];
                 let _ = tokio::time::timeout(duration, reader.read(&mut probe)).await;
+                return Ok(());
+            }
+            Some(Fault::DripBody {
+                status,
+                interval,
+                total,
+            }) => {
+                state.lock().unwrap().seen.push(seen);
+                let response = format!(
+                    "HTTP/1.1 {status} {}\r\nContent-Type: text/html\r\nContent-Length: 100000000\r\n\r\n",
+                    reason(status)
+                );
+                reader.get_mut().write_all(response.as_bytes()).await?;
+                let end = tokio::time::Instant::now() + total;
+                while tokio::time::Instant::now() < end {
+                    if reader.get_mut().write_all(b" ").await.is_err() {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(interval).await;
+                }
                 return Ok(());
             }
             Some(Fault::DropAfterForward) => {
