@@ -721,3 +721,73 @@ fn a_simple_page_that_drips_forever_is_given_up_on() {
         run.stdout
     );
 }
+
+#[test]
+fn confirmation_names_files_a_404_hides_and_says_when_only_names_are_listed() {
+    // The first simple-page GET (before the upload) passes; the confirmation's GETs get a
+    // 404 (a new project's page not yet visible), or a page listing the files without hashes.
+    let listing = format!(
+        r#"<html><body><a href="/packages/{WHEEL}">{WHEEL}</a><a href="/packages/{SDIST}">{SDIST}</a></body></html>"#
+    );
+    let later: Vec<usize> = (2..40).collect();
+    let cases = [
+        ("404", Fault::status(404)),
+        (
+            "no sha256",
+            Fault::status_with(200, &[("Content-Type", "text/html")], &listing),
+        ),
+    ];
+    for (case, fault) in cases {
+        let server = PypiServer::start();
+        let proxy = FaultProxy::start(server.port);
+        proxy.on(
+            Match::new("GET", "/simple/"),
+            When::Nth(later.clone()),
+            fault,
+        );
+        let workspace = Workspace::new().with_sample_dists();
+        let check = format!("{}simple/", proxy.url());
+
+        let run = publish(
+            &workspace,
+            &server,
+            &server.upload_url(),
+            &[("INPUT_CHECK-URL", check.as_str())],
+        );
+        ok(&run);
+        assert_all_stored(&workspace, &server);
+        assert!(
+            !run.stdout.contains("could not be queried to confirm"),
+            "{case}: {}",
+            run.stdout
+        );
+        let gets = proxy
+            .seen()
+            .iter()
+            .filter(|seen| seen.method == "GET")
+            .count();
+        if case == "404" {
+            assert!(
+                run.stdout.contains("Not yet visible on the index")
+                    && run.stdout.contains(WHEEL)
+                    && run.stdout.contains(SDIST),
+                "{case}: {}",
+                run.stdout
+            );
+            assert!(gets <= 6, "{case}: the retry is bounded: {gets}");
+        } else {
+            assert!(
+                run.stdout
+                    .contains("listed, but the index publishes no sha256 (confirmed by name only)"),
+                "{case}: {}",
+                run.stdout
+            );
+            assert!(
+                !run.stdout.contains("lists every file with its sha256"),
+                "{}",
+                run.stdout
+            );
+            assert_eq!(gets, 2, "{case}: no retry for a listing without hashes");
+        }
+    }
+}
