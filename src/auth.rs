@@ -31,6 +31,19 @@ impl Authenticator {
         }
     }
 
+    /// The index refused credentials used for a request sent at `sent_at`. With Trusted
+    /// Publishing the token is minted again for the next request (`true`: worth one more
+    /// try); a static token cannot be renewed (`false`).
+    pub async fn renew(&self, sent_at: std::time::Instant) -> bool {
+        match self {
+            Self::Static(_) => false,
+            Self::TrustedPublishing(publisher) => {
+                publisher.invalidate(sent_at).await;
+                true
+            }
+        }
+    }
+
     #[must_use]
     pub fn describe(&self) -> String {
         match self {

@@ -14,16 +14,32 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Build the shared client. Redirects are followed only to the same host, a few at most:
 /// credentials must never be carried to another server.
 pub fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(builder().read_timeout(idle_timeout()).build()?)
+    Ok(builder()
+        .redirect(same_host_redirects(3))
+        .read_timeout(idle_timeout())
+        .build()?)
+}
+
+/// Like [`client`] but following no redirect at all: for POSTs whose answer must come from
+/// the URL itself (the OIDC mint). reqwest turns a POST answered with 301/302/303 into a GET
+/// without the body, and a success of that GET would be taken for the POST's.
+pub fn no_redirect_client() -> anyhow::Result<reqwest::Client> {
+    Ok(builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .read_timeout(idle_timeout())
+        .build()?)
 }
 
 /// The client for file uploads: like [`client`] but without reqwest's read timeout, which
 /// runs from the start of the request and so would cut off any upload that takes longer to
 /// send than the timeout (a 100 MB file on a slow link). The upload watches progress itself
 /// (`upload::send_watched`): it gives up after [`idle_timeout`] without a byte sent or an
-/// answer.
+/// answer. It follows no redirect: a 301/302/303 would be re-sent as a GET without the file
+/// and its 2xx counted as an upload (pypi/warehouse#8104); `upload.rs` handles 307/308 itself.
 pub fn upload_client() -> anyhow::Result<reqwest::Client> {
-    Ok(builder().build()?)
+    Ok(builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
 }
 
 fn builder() -> reqwest::ClientBuilder {
@@ -32,7 +48,6 @@ fn builder() -> reqwest::ClientBuilder {
         .connect_timeout(Duration::from_secs(15))
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
-        .redirect(same_host_redirects(3))
 }
 
 /// How long to wait for a server that sends nothing. Tests shorten it with
@@ -221,13 +236,33 @@ impl ResponseExt for reqwest::Response {
     }
 }
 
-/// Read a failed response into an [`HttpError`] (body capped).
+/// At most this much of an error body is read (a server may send an endless one).
+const MAX_ERROR_READ: usize = 64 * 1024;
+
+/// Read a failed response into an [`HttpError`] (body capped, read within [`idle_timeout`]).
 pub async fn http_error(response: reqwest::Response, method: &str) -> HttpError {
+    http_error_within(response, method, idle_timeout())
+        .await
+        .unwrap_or_else(|partial| partial)
+}
+
+/// Read a failed response into an [`HttpError`]: at most [`MAX_ERROR_READ`] bytes of the
+/// body, within `deadline`. `Err` carries what arrived when the body did not arrive in time.
+pub async fn http_error_within(
+    response: reqwest::Response,
+    method: &str,
+    deadline: Duration,
+) -> Result<HttpError, HttpError> {
     let status = response.status();
     let url = crate::http::display_url(response.url());
     let retry_after = retry_after(response.headers());
     let reason = reason_phrase(&response);
-    let mut body = response.text().await.unwrap_or_default();
+    let mut bytes = Vec::new();
+    let complete =
+        tokio::time::timeout(deadline, read_capped(response, &mut bytes, MAX_ERROR_READ))
+            .await
+            .is_ok();
+    let mut body = String::from_utf8_lossy(&bytes).into_owned();
     if body.len() > MAX_ERROR_BODY {
         let mut cut = MAX_ERROR_BODY;
         while !body.is_char_boundary(cut) {
@@ -236,13 +271,40 @@ pub async fn http_error(response: reqwest::Response, method: &str) -> HttpError 
         body.truncate(cut);
         body.push_str(" [...]");
     }
-    HttpError {
+    let error = HttpError {
         method: method.to_owned(),
         url,
         status,
         reason,
         body: body.trim().to_owned(),
         retry_after,
+    };
+    if complete { Ok(error) } else { Err(error) }
+}
+
+/// Read the body into `into` until it ends, fails, or `limit` bytes have arrived.
+async fn read_capped(mut response: reqwest::Response, into: &mut Vec<u8>, limit: usize) {
+    while into.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => into.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
+
+/// A whole (success) body, within `deadline` in total: a server that drips bytes slowly
+/// enough never trips the per-read timeout.
+pub async fn body_within(
+    response: reqwest::Response,
+    deadline: Duration,
+) -> anyhow::Result<bytes::Bytes> {
+    let url = display_url(response.url());
+    match tokio::time::timeout(deadline, response.bytes()).await {
+        Ok(body) => Ok(body?),
+        Err(_) => anyhow::bail!(
+            "{url} did not send the whole page within {}s",
+            deadline.as_secs_f64()
+        ),
     }
 }
 
@@ -378,6 +440,56 @@ mod tests {
             wait <= Duration::from_secs(10) && wait >= Duration::from_secs(8),
             "{wait:?}"
         );
+    }
+
+    /// One connection: answer `head`, send `first` bytes of body, then hold it open.
+    async fn endless_body_server(first: usize) -> (u16, tokio::task::JoinHandle<()>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0_u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let head = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 1000000000\r\n\r\n";
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let _ = stream.write_all(&vec![b'x'; first]).await;
+            tokio::time::sleep(Duration::from_secs(120)).await;
+        });
+        (port, task)
+    }
+
+    #[tokio::test]
+    async fn an_endless_error_body_is_read_only_up_to_the_cap() {
+        let (port, server) = endless_body_server(1024 * 1024).await;
+        let response = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap();
+        // Without the cap this waits for a gigabyte that never comes.
+        let error = tokio::time::timeout(Duration::from_secs(30), http_error(response, "GET"))
+            .await
+            .expect("the error body must be read only up to the cap");
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(error.body.ends_with("[...]"), "{}", error.body.len());
+        assert!(error.body.len() <= MAX_ERROR_BODY + 10);
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn an_error_body_that_stalls_is_given_up_on() {
+        let (port, server) = endless_body_server(10).await;
+        let response = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap();
+        let partial = http_error_within(response, "GET", Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert_eq!(partial.body, "xxxxxxxxxx");
+        server.abort();
     }
 
     #[test]

@@ -88,9 +88,10 @@ pub async fn lookup(
             .and_then(|value| value.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let text = response.text().await?;
+        let body = crate::http::body_within(response, crate::http::idle_timeout()).await?;
+        let text = String::from_utf8_lossy(&body);
         let files = if content_type.contains("json") {
-            parse_json(&text)?
+            parse_json(&text).map_err(|error| anyhow::anyhow!("{url}: {error}"))?
         } else {
             parse_html(&text, &url)
         };

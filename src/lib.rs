@@ -102,7 +102,7 @@ async fn publish(
             })?;
     report.attestations = attestation_status;
     upload_all(&uploader, settings, &to_upload, &attestations, report).await?;
-    report.confirmed = confirm_uploads(&uploader, dists).await;
+    report.confirmed = confirm_uploads(&uploader, dists, &report.uploaded()).await;
     let differing = report.skipped_different();
     if !differing.is_empty() && settings.release && settings.tag.is_some() {
         return Err(ReleaseWithheld { files: differing }.into());
@@ -350,56 +350,96 @@ fn upload_weight(size: u64, concurrency: u32) -> u32 {
         .clamp(1, concurrency)
 }
 
-/// After the uploads, read the files back from the index: proof, not hope. A file that does
-/// not show up (a CDN can lag) is a warning, not a failure.
-async fn confirm_uploads(uploader: &Uploader<'_>, dists: &[Dist]) -> Option<bool> {
+/// After the uploads, read the files this run uploaded (`sent_names`) back from
+/// the index: proof, not hope. A file that does not show up (a CDN can lag, a new project's
+/// page can 404 for a while) is a warning naming it, not a failure. A file listed without a
+/// sha256 is confirmed by name only, and said so.
+async fn confirm_uploads(
+    uploader: &Uploader<'_>,
+    dists: &[Dist],
+    sent_names: &[String],
+) -> Option<bool> {
+    let dists: Vec<&Dist> = dists
+        .iter()
+        .filter(|dist| sent_names.iter().any(|name| name == dist.file_name()))
+        .collect();
     let first = dists.first()?;
     let project = first.metadata.name().unwrap_or(&first.filename.name);
+    let check_url = http::display_url(&uploader.check_url);
     let policy = http::RetryPolicy::from_env();
-    for attempt in 1..=4 {
-        if let Ok(Lookup::Found(files)) =
-            index::lookup(uploader.client, &uploader.check_url, project).await
-        {
-            let missing: Vec<&str> = dists
+    let attempts = 4;
+    let mut missing: Vec<&str> = Vec::new();
+    let mut last_error = None;
+    for attempt in 1..=attempts {
+        let files = match index::lookup(uploader.client, &uploader.check_url, project).await {
+            Ok(Lookup::Found(files)) => Some(files),
+            Ok(Lookup::NotFound) => None,
+            Err(error) => {
+                last_error = Some(format!("{error:#}"));
+                if attempt < attempts {
+                    tokio::time::sleep(policy.delay(attempt, None)).await;
+                }
+                continue;
+            }
+        };
+        last_error = None;
+        let listed = |dist: &Dist| {
+            files
+                .as_ref()
+                .and_then(|files| files.sha256_of(dist.file_name()))
+        };
+        missing = dists
+            .iter()
+            .filter(|dist| match listed(dist) {
+                None => true,
+                Some(Some(hash)) => hash != dist.digests.sha256,
+                Some(None) => false,
+            })
+            .map(|dist| dist.file_name())
+            .collect();
+        if missing.is_empty() {
+            let by_name: Vec<&str> = dists
                 .iter()
-                .filter(|dist| {
-                    files
-                        .sha256_of(dist.file_name())
-                        .flatten()
-                        .is_some_and(|hash| hash != dist.digests.sha256)
-                        || files.sha256_of(dist.file_name()).is_none()
-                })
-                .map(Dist::file_name)
+                .filter(|dist| matches!(listed(dist), Some(None)))
+                .map(|dist| dist.file_name())
                 .collect();
-            if missing.is_empty() {
+            if by_name.is_empty() {
                 Console::line(&format!(
-                    "confirmed: the index at {} lists every file with its sha256",
-                    http::display_url(&uploader.check_url)
+                    "confirmed: the index at {check_url} lists every file with its sha256"
                 ));
-                return Some(true);
+            } else {
+                for name in &by_name {
+                    Console::line(&format!(
+                        "{name}: listed, but the index publishes no sha256 (confirmed by name only)"
+                    ));
+                }
+                Console::line(&format!(
+                    "confirmed: the index at {check_url} lists every uploaded file"
+                ));
             }
-            if attempt == 4 {
-                Console::warning(
-                    "Not yet visible on the index",
-                    &format!(
-                        "{} not (yet) listed at {} with the expected sha256; the index may be lagging behind its cache",
-                        missing.join(", "),
-                        http::display_url(&uploader.check_url)
-                    ),
-                );
-                return Some(false);
-            }
+            return Some(true);
         }
-        tokio::time::sleep(policy.delay(attempt, None)).await;
+        if attempt < attempts {
+            tokio::time::sleep(policy.delay(attempt, None)).await;
+        }
+    }
+    if let Some(error) = last_error {
+        Console::warning(
+            "Could not confirm",
+            &format!(
+                "the index at {check_url} could not be queried to confirm the uploads ({error})"
+            ),
+        );
+        return None;
     }
     Console::warning(
-        "Could not confirm",
+        "Not yet visible on the index",
         &format!(
-            "the index at {} could not be queried to confirm the uploads",
-            http::display_url(&uploader.check_url)
+            "{} not (yet) listed at {check_url} with the expected sha256; the index may be lagging behind its cache",
+            missing.join(", ")
         ),
     );
-    None
+    Some(false)
 }
 
 /// A short title for the one `::error::` annotation of a failed run.

@@ -44,6 +44,8 @@ pub const SHOWN_CLAIMS: [&str; 8] = [
 struct MintedToken {
     token: SecretString,
     expires_at: Duration,
+    /// When it was minted here: a refusal of a request sent before this is not its fault.
+    minted_at: std::time::Instant,
 }
 
 impl MintedToken {
@@ -55,13 +57,23 @@ impl MintedToken {
 /// Mints (and re-mints) `PyPI` tokens for one index.
 pub struct TrustedPublisher {
     pub client: reqwest::Client,
+    /// For the mint POST: follows no redirect (a 301/302/303 would turn it into a GET).
+    mint_client: reqwest::Client,
     /// `{scheme}://{host}` of the repository URL: the `/_/oidc/*` endpoints live there.
     pub index_base: Url,
     pub runner: Runner,
     audience: String,
     project: String,
-    current: tokio::sync::Mutex<Option<MintedToken>>,
+    current: tokio::sync::Mutex<Current>,
     warned_reusable: AtomicBool,
+}
+
+/// The token in use, or why none could be minted.
+#[derive(Default)]
+struct Current {
+    token: Option<MintedToken>,
+    /// A renewal failed (already reported): every later request gets this error at once.
+    failed: Option<String>,
 }
 
 impl fmt::Debug for TrustedPublisher {
@@ -87,17 +99,23 @@ impl TrustedPublisher {
         check_token_available(runner)?;
         let audience = audience(client, &index_base).await?;
         tracing::debug!("the index's OIDC audience is `{audience}`");
+        let mint_client = http::no_redirect_client().map_err(|error| OidcError::Unavailable {
+            method: "POST",
+            url: http::display_url(&index_base),
+            problem: format!("cannot build the HTTP client: {error:#}"),
+        })?;
         let publisher = Self {
             client: client.clone(),
+            mint_client,
             index_base,
             runner: runner.clone(),
             audience,
             project: project.to_owned(),
-            current: tokio::sync::Mutex::new(None),
+            current: tokio::sync::Mutex::new(Current::default()),
             warned_reusable: AtomicBool::new(false),
         };
         let minted = publisher.mint().await?;
-        *publisher.current.lock().await = Some(minted);
+        publisher.current.lock().await.token = Some(minted);
         Ok(publisher)
     }
 
@@ -105,23 +123,54 @@ impl TrustedPublisher {
     /// about to expire. Concurrent callers wait for one renewal.
     pub async fn credentials(&self) -> anyhow::Result<Credentials> {
         let mut current = self.current.lock().await;
+        if let Some(failure) = &current.failed {
+            anyhow::bail!("{failure}");
+        }
         let now = unix_now();
-        let valid = current.as_ref().filter(|token| !token.expires_soon(now));
+        let valid = current
+            .token
+            .as_ref()
+            .filter(|token| !token.expires_soon(now));
         if let Some(token) = valid {
             return Ok(credentials(token));
         }
-        if let Some(token) = current.as_ref() {
+        if let Some(token) = current.token.as_ref() {
             Console::line(&format!(
                 "the PyPI token expires in {}s: minting a fresh one before the next file",
                 token.expires_at.saturating_sub(now).as_secs()
             ));
         }
-        let minted = self.mint().await.inspect_err(|error| {
-            error.report(&self.runner);
-        })?;
-        let credentials = credentials(&minted);
-        *current = Some(minted);
-        Ok(credentials)
+        match self.mint().await {
+            Ok(minted) => {
+                let credentials = credentials(&minted);
+                current.token = Some(minted);
+                Ok(credentials)
+            }
+            Err(error) => {
+                // Reported once; the uploads waiting on the lock fail with it at once
+                // instead of each repeating the mint retries and the report.
+                error.report(&self.runner);
+                let text = format!("{:#}", anyhow::Error::new(error));
+                current.failed = Some(text.clone());
+                current.token = None;
+                Err(anyhow::anyhow!(text))
+            }
+        }
+    }
+
+    /// The index refused a request sent at `sent_at` with the current token (it expired
+    /// while the file was on its way, or was revoked): mint a new one for the next request,
+    /// unless that already happened since.
+    pub async fn invalidate(&self, sent_at: std::time::Instant) {
+        let mut current = self.current.lock().await;
+        if current
+            .token
+            .as_ref()
+            .is_some_and(|token| token.minted_at <= sent_at)
+        {
+            Console::line("the index refused the PyPI token: minting a fresh one");
+            current.token = None;
+        }
     }
 
     /// One exchange, retried on 5xx and network errors, each try with a fresh OIDC token.
@@ -167,7 +216,7 @@ impl TrustedPublisher {
     async fn exchange(&self, url: &Url, jwt: &SecretString) -> Result<Exchange, OidcError> {
         let shown_url = http::display_url(url);
         let sent = self
-            .client
+            .mint_client
             .post(url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&serde_json::json!({ "token": jwt.expose_secret() }))
@@ -184,7 +233,10 @@ impl TrustedPublisher {
         };
         let status = response.status();
         if status.is_success() {
-            let body = response.text().await.unwrap_or_default();
+            let body = http::body_within(response, http::idle_timeout())
+                .await
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default();
             return parse_minted(&body).map(Exchange::Minted).ok_or_else(|| {
                 OidcError::Unavailable {
                     method: "POST",
@@ -309,7 +361,11 @@ fn parse_minted(body: &str) -> Option<MintedToken> {
         .get("expires")
         .and_then(serde_json::Value::as_u64)
         .map_or_else(|| unix_now() + DEFAULT_LIFETIME, Duration::from_secs);
-    Some(MintedToken { token, expires_at })
+    Some(MintedToken {
+        token,
+        expires_at,
+        minted_at: std::time::Instant::now(),
+    })
 }
 
 fn unix_now() -> Duration {
@@ -388,7 +444,10 @@ pub async fn audience(client: &reqwest::Client, index_base: &Url) -> Result<Stri
             Err(error) => problem = format!("the connection failed ({})", error_chain(&error)),
             Ok(response) if response.status().is_success() => {
                 let status = response.status();
-                let body = response.text().await.unwrap_or_default();
+                let body = http::body_within(response, http::idle_timeout())
+                    .await
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_default();
                 return serde_json::from_str::<serde_json::Value>(&body)
                     .ok()
                     .and_then(|json| json.get("audience")?.as_str().map(str::to_owned))

@@ -12,7 +12,7 @@ use url::Url;
 use crate::auth::Authenticator;
 use crate::dist::Dist;
 use crate::dist::metadata::form_field_name;
-use crate::http::{HttpError, RetryPolicy, http_error, is_retryable};
+use crate::http::{HttpError, RetryPolicy, http_error_within, is_retryable};
 use crate::http::{Progress, error_chain, send_watched};
 use crate::index::{self, Lookup};
 
@@ -82,6 +82,16 @@ pub struct Uploader<'a> {
     pub skip_existing: bool,
 }
 
+/// What the index's simple page says about one file.
+enum OnIndex {
+    /// Listed with a sha256: the status that follows.
+    Listed(FileStatus),
+    /// Not listed (or no project page).
+    NotListed,
+    /// Cannot tell: the page could not be read, or lists the file without a sha256.
+    Unknown(String),
+}
+
 /// How an attempt ended.
 enum Attempt {
     Done(FileStatus, Vec<String>),
@@ -90,6 +100,8 @@ enum Attempt {
     /// The connection broke after the request may have been received: look before re-sending.
     Ambiguous(String),
     Redirect(Url),
+    /// 401/403: the credentials sent at this moment were refused.
+    Refused(std::time::Instant, UploadError),
 }
 
 impl Uploader<'_> {
@@ -103,6 +115,7 @@ impl Uploader<'_> {
         let mut redirects = 0;
         let mut attempt = 0;
         let mut last_problem = String::new();
+        let mut renewed = false;
         while attempt < self.policy.attempts {
             attempt += 1;
             let outcome = self.attempt(dist, &url, attestation).await;
@@ -127,6 +140,19 @@ impl Uploader<'_> {
                     tracing::debug!("{}: following redirect to {location}", dist.file_name());
                     url = location;
                     attempt -= 1; // a redirect is not a failure
+                }
+                Ok(Attempt::Refused(sent_at, error)) => {
+                    // A Trusted Publishing token can expire while a large file is on its
+                    // way: mint a fresh one and send the file once more.
+                    if renewed || !self.auth.renew(sent_at).await {
+                        return Err(error);
+                    }
+                    renewed = true;
+                    tracing::info!(
+                        "{}: the index refused the token ({}); sending it again with a fresh one",
+                        dist.file_name(),
+                        error.problem
+                    );
                 }
                 Ok(Attempt::Retry(retry_after, problem)) => {
                     last_problem = problem;
@@ -177,6 +203,7 @@ impl Uploader<'_> {
         url: &Url,
         attestation: Option<&str>,
     ) -> Result<Attempt, UploadError> {
+        let sent_at = std::time::Instant::now();
         let credentials = self
             .auth
             .credentials()
@@ -260,10 +287,59 @@ impl Uploader<'_> {
                 ));
             }
         }
-        let Ok(error) = tokio::time::timeout(idle, http_error(response, "POST")).await else {
-            return Ok(Attempt::Retry(
-                None,
-                format!("the index answered {status} and then stopped sending"),
+        if status.is_redirection() {
+            // 301/302/303 would be re-sent as a GET without the file (pypi/warehouse#8104),
+            // so they are never followed: the upload did not happen.
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(
+                    || "no Location".to_owned(),
+                    |l| {
+                        url.join(l).map_or_else(
+                            |_| format!("Location `{l}`"),
+                            |target| format!("Location {}", crate::http::display_url(&target)),
+                        )
+                    },
+                );
+            return Err(upload_error(
+                dist,
+                url,
+                format!("the index answered {status} ({location}); the file was not uploaded"),
+                Some("uploads are not re-sent through a 301/302/303 redirect (it would drop the file): set repository-url to the final upload URL (PyPI: https://upload.pypi.org/legacy/)".to_owned()),
+            ));
+        }
+        let Ok(error) = http_error_within(response, "POST", idle).await else {
+            if is_retryable(status) {
+                return Ok(Attempt::Retry(
+                    None,
+                    format!("the index answered {status} and then stopped sending"),
+                ));
+            }
+            // A final answer stays final even when its body never arrives.
+            let bare = HttpError {
+                method: "POST".to_owned(),
+                url: crate::http::display_url(url),
+                status,
+                reason: None,
+                body: String::new(),
+                retry_after: None,
+            };
+            if is_already_exists(&bare) {
+                return self
+                    .resolve_existing(dist, url, &bare)
+                    .await
+                    .map(|status| Attempt::Done(status, Vec::new()));
+            }
+            return Err(upload_error(
+                dist,
+                url,
+                format!(
+                    "the index answered {status} (its message did not arrive within {}s)",
+                    idle.as_secs_f64()
+                ),
+                hint(&bare, dist, &credentials.user),
             ));
         };
         if is_retryable(status) {
@@ -279,12 +355,16 @@ impl Uploader<'_> {
                 .await
                 .map(|status| Attempt::Done(status, Vec::new()));
         }
-        Err(upload_error(
+        let failure = upload_error(
             dist,
             url,
             format!("{} {}", status.as_u16(), error.message()),
             hint(&error, dist, &credentials.user),
-        ))
+        );
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            return Ok(Attempt::Refused(sent_at, failure));
+        }
+        Err(failure)
     }
 
     /// Sleep before the next attempt (none after the last), saying why.
@@ -309,16 +389,18 @@ impl Uploader<'_> {
     }
 
     /// The index says the name exists: same content is success, different content is an
-    /// error (or a loud warning with `skip-existing`).
+    /// error (or a loud warning with `skip-existing`), unknown content is said to be unknown.
     async fn resolve_existing(
         &self,
         dist: &Dist,
         url: &Url,
         error: &HttpError,
     ) -> Result<FileStatus, UploadError> {
-        if let Some(status) = self.already_there(dist).await? {
-            return Ok(status);
-        }
+        let why = match self.on_index(dist).await? {
+            OnIndex::Listed(status) => return Ok(status),
+            OnIndex::Unknown(why) => Some(why),
+            OnIndex::NotListed => None,
+        };
         if self.skip_existing {
             crate::actions::Console::warning(
                 "File already exists",
@@ -330,6 +412,21 @@ impl Uploader<'_> {
             );
             return Ok(FileStatus::SkippedDifferent);
         }
+        if let Some(why) = why {
+            return Err(upload_error(
+                dist,
+                url,
+                format!(
+                    "the index says the file exists ({} {}); its content could not be compared because {why}",
+                    error.status.as_u16(),
+                    error.message()
+                ),
+                Some(format!(
+                    "check the file on the index (its sha256 must be {}), or set skip-existing: true to skip files that are already there",
+                    dist.digests.sha256
+                )),
+            ));
+        }
         Err(upload_error(
             dist,
             url,
@@ -338,9 +435,17 @@ impl Uploader<'_> {
         ))
     }
 
-    /// Look the file up on the index. `Some` when it is listed (same hash, or different with
-    /// skip-existing); an error when listed with different content.
+    /// Look the file up on the index. `Some` when it is listed with the same hash (or a
+    /// different one with skip-existing); an error when listed with different content.
     pub async fn already_there(&self, dist: &Dist) -> Result<Option<FileStatus>, UploadError> {
+        Ok(match self.on_index(dist).await? {
+            OnIndex::Listed(status) => Some(status),
+            OnIndex::NotListed | OnIndex::Unknown(_) => None,
+        })
+    }
+
+    /// What the index's simple page says about this file.
+    async fn on_index(&self, dist: &Dist) -> Result<OnIndex, UploadError> {
         let project = dist.metadata.name().unwrap_or(&dist.filename.name);
         let lookup = match index::lookup(self.client, &self.check_url, project).await {
             Ok(lookup) => lookup,
@@ -349,16 +454,24 @@ impl Uploader<'_> {
                     "could not query the index for {}: {error:#}",
                     dist.file_name()
                 );
-                return Ok(None);
+                return Ok(OnIndex::Unknown(format!(
+                    "the index could not be queried ({error:#})"
+                )));
             }
         };
         let Lookup::Found(files) = lookup else {
-            return Ok(None);
+            return Ok(OnIndex::NotListed);
         };
         match files.sha256_of(dist.file_name()) {
-            None | Some(None) => Ok(None),
-            Some(Some(hash)) if hash == dist.digests.sha256 => Ok(Some(FileStatus::AlreadyOnIndex)),
-            Some(Some(hash)) => self.different_content(dist, hash).map(Some),
+            None => Ok(OnIndex::NotListed),
+            Some(None) => Ok(OnIndex::Unknown(format!(
+                "the index at {} lists it without a sha256",
+                crate::http::display_url(&self.check_url)
+            ))),
+            Some(Some(hash)) if hash == dist.digests.sha256 => {
+                Ok(OnIndex::Listed(FileStatus::AlreadyOnIndex))
+            }
+            Some(Some(hash)) => self.different_content(dist, hash).map(OnIndex::Listed),
         }
     }
 

@@ -560,3 +560,234 @@ fn platform_wheel_with_payload(dir: &Path, tag: &str, payload: usize) -> String 
     writer.finish().unwrap();
     file_name
 }
+
+#[test]
+fn a_301_302_303_on_the_upload_is_a_clear_error_never_a_success() {
+    // reqwest would follow these as a GET without the body; a 2xx to that GET is not an
+    // upload (pypi/warehouse#8104).
+    for status in [301, 302, 303] {
+        let server = PypiServer::start();
+        let proxy = FaultProxy::start(server.port);
+        proxy.on(
+            Match::new("POST", "/legacy"),
+            When::Always,
+            Fault::redirect(status, "/"),
+        );
+        let workspace = Workspace::new().with_sample_dists();
+        let url = format!("{}legacy", proxy.url());
+
+        let run = publish(&workspace, &server, &url, &[]);
+        assert_eq!(
+            run.code,
+            Some(1),
+            "{status}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(
+            run.stdout.contains(&format!("answered {status}"))
+                && run.stdout.contains("repository-url"),
+            "{status}: {}",
+            run.stdout
+        );
+        assert!(
+            !proxy
+                .seen()
+                .iter()
+                .any(|seen| seen.method == "GET" && seen.path == "/"),
+            "{status}: the redirect must not be followed: {:#?}",
+            proxy.seen()
+        );
+        assert!(server.stored().is_empty());
+        assert!(
+            !run.stdout.contains(&format!("{WHEEL}: uploaded")),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn an_existing_file_whose_content_cannot_be_compared_is_not_called_different() {
+    // The first run stores both files. On the re-run the simple page is unreadable (500) or
+    // lists the files without a sha256, and the upload answers 409: the content is unknown,
+    // so the error must say so, not tell the user to bump the version.
+    let listing = format!(
+        r#"<html><body><a href="/packages/{WHEEL}">{WHEEL}</a><a href="/packages/{SDIST}">{SDIST}</a></body></html>"#
+    );
+    let faults = [
+        ("cannot query", Fault::status(500)),
+        (
+            "no sha256",
+            Fault::status_with(200, &[("Content-Type", "text/html")], &listing),
+        ),
+    ];
+    for (case, fault) in faults {
+        let server = PypiServer::start();
+        let workspace = Workspace::new().with_sample_dists();
+        ok(&publish(&workspace, &server, &server.upload_url(), &[]));
+        let proxy = FaultProxy::start(server.port);
+        proxy.on(Match::new("GET", "/simple/"), When::Always, fault);
+        let check = format!("{}simple/", proxy.url());
+
+        let run = publish(
+            &workspace,
+            &server,
+            &server.upload_url(),
+            &[("INPUT_CHECK-URL", check.as_str())],
+        );
+        assert_eq!(run.code, Some(1), "{case}: {}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("its content could not be compared")
+                && run.stdout.contains("skip-existing"),
+            "{case}: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains("different content") && !run.stdout.contains("bump the version"),
+            "{case}: identical files must not be called different:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn a_final_4xx_whose_body_stalls_is_not_sent_again() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy.on(
+        Match::post(),
+        When::Always,
+        Fault::StallBody {
+            status: 403,
+            duration: Duration::from_secs(30),
+        },
+    );
+    let workspace = Workspace::new().with_sample_dists();
+
+    let run = publish(
+        &workspace,
+        &server,
+        &proxy.url(),
+        &[("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1500")],
+    );
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    let posts = proxy
+        .seen()
+        .iter()
+        .filter(|seen| seen.method == "POST")
+        .count();
+    assert_eq!(
+        posts,
+        2,
+        "one POST per file, none re-sent: {:#?}",
+        proxy.seen()
+    );
+    assert!(run.stdout.contains("403"), "{}", run.stdout);
+    assert!(server.stored().is_empty());
+}
+
+#[test]
+fn a_simple_page_that_drips_forever_is_given_up_on() {
+    // One byte every 100 ms never trips a read timeout; the page read has a total deadline.
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    proxy.on(
+        Match::new("GET", "/simple/"),
+        When::Always,
+        Fault::DripBody {
+            status: 200,
+            interval: Duration::from_millis(100),
+            total: Duration::from_secs(40),
+        },
+    );
+    let workspace = Workspace::new().with_sample_dists();
+    let check = format!("{}simple/", proxy.url());
+
+    let run = publish(
+        &workspace,
+        &server,
+        &server.upload_url(),
+        &[
+            ("INPUT_CHECK-URL", check.as_str()),
+            ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1500"),
+        ],
+    );
+    ok(&run);
+    assert_all_stored(&workspace, &server);
+    assert!(
+        run.stdout.contains("did not send the whole page within"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn confirmation_names_files_a_404_hides_and_says_when_only_names_are_listed() {
+    // The first simple-page GET (before the upload) passes; the confirmation's GETs get a
+    // 404 (a new project's page not yet visible), or a page listing the files without hashes.
+    let listing = format!(
+        r#"<html><body><a href="/packages/{WHEEL}">{WHEEL}</a><a href="/packages/{SDIST}">{SDIST}</a></body></html>"#
+    );
+    let later: Vec<usize> = (2..40).collect();
+    let cases = [
+        ("404", Fault::status(404)),
+        (
+            "no sha256",
+            Fault::status_with(200, &[("Content-Type", "text/html")], &listing),
+        ),
+    ];
+    for (case, fault) in cases {
+        let server = PypiServer::start();
+        let proxy = FaultProxy::start(server.port);
+        proxy.on(
+            Match::new("GET", "/simple/"),
+            When::Nth(later.clone()),
+            fault,
+        );
+        let workspace = Workspace::new().with_sample_dists();
+        let check = format!("{}simple/", proxy.url());
+
+        let run = publish(
+            &workspace,
+            &server,
+            &server.upload_url(),
+            &[("INPUT_CHECK-URL", check.as_str())],
+        );
+        ok(&run);
+        assert_all_stored(&workspace, &server);
+        assert!(
+            !run.stdout.contains("could not be queried to confirm"),
+            "{case}: {}",
+            run.stdout
+        );
+        let gets = proxy
+            .seen()
+            .iter()
+            .filter(|seen| seen.method == "GET")
+            .count();
+        if case == "404" {
+            assert!(
+                run.stdout.contains("Not yet visible on the index")
+                    && run.stdout.contains(WHEEL)
+                    && run.stdout.contains(SDIST),
+                "{case}: {}",
+                run.stdout
+            );
+            assert!(gets <= 6, "{case}: the retry is bounded: {gets}");
+        } else {
+            assert!(
+                run.stdout
+                    .contains("listed, but the index publishes no sha256 (confirmed by name only)"),
+                "{case}: {}",
+                run.stdout
+            );
+            assert!(
+                !run.stdout.contains("lists every file with its sha256"),
+                "{}",
+                run.stdout
+            );
+            assert_eq!(gets, 2, "{case}: no retry for a listing without hashes");
+        }
+    }
+}

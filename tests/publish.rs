@@ -340,3 +340,22 @@ fn a_simple_index_url_given_as_upload_url_gets_a_hint() {
     assert!(run.stdout.contains("hint:"), "{}", run.stdout);
     run.assert_no_secrets(&[&server.token]);
 }
+
+#[test]
+fn files_skipped_for_a_different_file_are_not_confirmed_as_missing() {
+    let server = PypiServer::start();
+    let workspace = Workspace::new().with_sample_dists();
+    let wheel = "oidc_publish_demo-0.3.0-py3-none-any.whl";
+    std::fs::write(server.packages.path().join(wheel), b"not the same wheel").unwrap();
+    let mut env = token_env(&server);
+    env.push(("INPUT_SKIP-EXISTING", "true".to_owned()));
+
+    let run = workspace.run(&as_refs(&env));
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        !run.stdout.contains("Not yet visible on the index"),
+        "only the files this run uploaded are confirmed:\n{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("confirmed:"), "{}", run.stdout);
+}

@@ -430,3 +430,80 @@ fn a_reusable_workflow_is_warned_about() {
         annotations(&run, "warning").join("\n")
     );
 }
+
+#[test]
+fn a_mint_answered_with_a_redirect_is_not_followed() {
+    for status in [301, 302, 303] {
+        let config = PypiConfig {
+            scripted: vec![Scripted::Redirect(status)],
+            ..PypiConfig::default()
+        };
+        let setup = Setup::with_index(&json!({}), config);
+        let run = setup.run(&[]);
+        assert_eq!(
+            run.code,
+            Some(1),
+            "{status}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert_eq!(
+            setup.pypi.events(),
+            ["audience", &format!("mint {status}")],
+            "{status}: the redirect must not be followed as a GET"
+        );
+        assert!(setup.stored().is_empty());
+    }
+}
+
+#[test]
+fn a_token_that_expires_during_an_upload_is_minted_again_and_the_file_resent_once() {
+    // The token used for the first file lives 2 s; its body takes 4 s to arrive, so the
+    // index refuses it (403) after receiving it. The file is sent again with a fresh token.
+    let config = PypiConfig {
+        lifetimes: vec![2, 2, 900],
+        first_upload_delay: Duration::from_secs(4),
+        ..PypiConfig::default()
+    };
+    let setup = Setup::with_index(&json!({}), config);
+    let run = setup.run(&[("INPUT_UPLOAD-CONCURRENCY", "1".to_owned())]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    setup.assert_both_files_stored();
+    assert_eq!(
+        setup.pypi.events(),
+        [
+            "audience",
+            "mint ok",
+            "mint ok",
+            "upload refused: token expired",
+            "mint ok",
+            &format!("upload {WHEEL}"),
+            &format!("upload {SDIST}"),
+        ],
+    );
+}
+
+#[test]
+fn a_renewal_that_fails_is_reported_once_and_not_repeated_by_every_upload() {
+    // The first token is about to expire, so both uploads need a fresh one; minting it keeps
+    // failing. One mint retry cycle, one summary section, both files fail with that error.
+    let mut scripted = vec![Scripted::Mint];
+    scripted.extend(vec![Scripted::Status(503); 10]);
+    let config = PypiConfig {
+        lifetimes: vec![2],
+        scripted,
+        ..PypiConfig::default()
+    };
+    let setup = Setup::with_index(&json!({}), config);
+    let run = setup.run(&[("INPUT_UPLOAD-CONCURRENCY", "2".to_owned())]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(setup.pypi.count("mint ok"), 1, "{:?}", setup.pypi.events());
+    assert_eq!(setup.pypi.count("mint 503"), 5, "{:?}", setup.pypi.events());
+    assert_eq!(
+        run.summary.matches("## Trusted Publishing failed").count(),
+        1,
+        "{}",
+        run.summary
+    );
+    assert!(setup.stored().is_empty());
+}

@@ -41,6 +41,18 @@ pub enum Fault {
     /// Read the request and answer nothing for this long (or until the client hangs up),
     /// then close; nothing reaches the upstream.
     Stall(Duration),
+    /// Read the request, answer this status line and headers announcing a body, send a few
+    /// bytes of it and then nothing for this long (or until the client hangs up); nothing
+    /// reaches the upstream.
+    StallBody { status: u16, duration: Duration },
+    /// Read the request, answer this status and announce a large body, then send it one
+    /// byte per `interval` (never idle long enough for a read timeout) for `total`, then
+    /// close; nothing reaches the upstream.
+    DripBody {
+        status: u16,
+        interval: Duration,
+        total: Duration,
+    },
     /// A slow link: read the body in `step`-byte pieces, pausing after each of the first
     /// `pauses` pieces, then forward it as usual.
     SlowBody {
@@ -80,6 +92,12 @@ impl Fault {
             Self::ResetMidBody { after } => format!("reset after {after} body bytes"),
             Self::DropAfterForward => "forward, then drop the response".to_owned(),
             Self::Stall(duration) => format!("stall {duration:?}"),
+            Self::DripBody { status, total, .. } => {
+                format!("respond {status}, then drip the body for {total:?}")
+            }
+            Self::StallBody { status, duration } => {
+                format!("respond {status}, then stall the body {duration:?}")
+            }
             Self::SlowBody { pause, pauses, .. } => format!("slow body ({pauses} x {pause:?})"),
         }
     }
@@ -472,6 +490,37 @@ async fn serve(
                 let mut probe = [0_u8; 1];
                 // Ends early when the client gives up and closes the connection.
                 let _ = tokio::time::timeout(duration, reader.read(&mut probe)).await;
+                return Ok(());
+            }
+            Some(Fault::StallBody { status, duration }) => {
+                state.lock().unwrap().seen.push(seen);
+                let response = format!(
+                    "HTTP/1.1 {status} {}\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\nthe start of a body",
+                    reason(status)
+                );
+                reader.get_mut().write_all(response.as_bytes()).await?;
+                let mut probe = [0_u8; 1];
+                let _ = tokio::time::timeout(duration, reader.read(&mut probe)).await;
+                return Ok(());
+            }
+            Some(Fault::DripBody {
+                status,
+                interval,
+                total,
+            }) => {
+                state.lock().unwrap().seen.push(seen);
+                let response = format!(
+                    "HTTP/1.1 {status} {}\r\nContent-Type: text/html\r\nContent-Length: 100000000\r\n\r\n",
+                    reason(status)
+                );
+                reader.get_mut().write_all(response.as_bytes()).await?;
+                let end = tokio::time::Instant::now() + total;
+                while tokio::time::Instant::now() < end {
+                    if reader.get_mut().write_all(b" ").await.is_err() {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(interval).await;
+                }
                 return Ok(());
             }
             Some(Fault::DropAfterForward) => {

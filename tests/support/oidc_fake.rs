@@ -218,6 +218,11 @@ pub enum Scripted {
     NotJson,
     /// 422 with this error code and Warehouse's description for it.
     Error(&'static str),
+    /// No script for this request: verify and mint as usual.
+    Mint,
+    /// A redirect with this status to `/_/oidc/mint-token`, where a GET gets a token: a
+    /// client that follows it as a GET would take that for the mint's answer.
+    Redirect(u16),
 }
 
 /// How the fake index behaves.
@@ -292,7 +297,7 @@ impl PypiOidc {
         }));
         let router = Router::new()
             .route("/_/oidc/audience", get(audience))
-            .route("/_/oidc/mint-token", post(mint_token))
+            .route("/_/oidc/mint-token", post(mint_token).get(mint_by_get))
             .fallback(proxy)
             .with_state(state.clone());
         let (runtime, port) = serve(router);
@@ -397,6 +402,7 @@ async fn mint_token(State(state): State<Arc<Mutex<PypiState>>>, body: Bytes) -> 
     if !state.config.scripted.is_empty() {
         let scripted = state.config.scripted.remove(0);
         match scripted {
+            Scripted::Mint => {}
             Scripted::Status(status) => {
                 state.used_jtis.insert(jti);
                 state.events.push(format!("mint {status}"));
@@ -418,6 +424,14 @@ async fn mint_token(State(state): State<Arc<Mutex<PypiState>>>, body: Bytes) -> 
             Scripted::Error(code) => {
                 state.events.push(format!("mint 422 {code}"));
                 return invalid(code, description_of(code));
+            }
+            Scripted::Redirect(status) => {
+                state.events.push(format!("mint {status}"));
+                return (
+                    StatusCode::from_u16(status).unwrap(),
+                    [(header::LOCATION, "/_/oidc/mint-token")],
+                )
+                    .into_response();
             }
         }
     }
@@ -463,6 +477,15 @@ async fn mint_token(State(state): State<Arc<Mutex<PypiState>>>, body: Bytes) -> 
         .into_response()
 }
 
+/// A GET of the mint URL (only a followed redirect makes one): answers like a mint.
+async fn mint_by_get(State(state): State<Arc<Mutex<PypiState>>>) -> Response {
+    let mut state = state.lock().unwrap();
+    state.events.push("mint GET".into());
+    let expires = unix_now() + 900;
+    Json(json!({"success": true, "token": state.config.minted_token, "expires": expires}))
+        .into_response()
+}
+
 /// A JWT's claims without any check (Warehouse peeks at `iss` this way to pick the issuer).
 fn unverified_claims(token: &str) -> Option<Value> {
     use base64::Engine as _;
@@ -495,25 +518,29 @@ async fn proxy(State(state): State<Arc<Mutex<PypiState>>>, request: Request) -> 
         };
         let mut delay = Duration::ZERO;
         if is_upload {
-            // An expired token is refused, as Warehouse's macaroon caveat does.
-            if state.expires.is_some_and(|expires| unix_now() > expires) {
-                state.events.push("upload refused: token expired".into());
-                return (
-                    StatusCode::FORBIDDEN,
-                    Json(json!({"message": "Invalid or non-existent authentication information."})),
-                )
-                    .into_response();
-            }
             if state.uploads == 0 {
                 delay = state.config.first_upload_delay;
             }
             state.uploads += 1;
-            let file = uploaded_file_name(&body);
-            state.events.push(format!("upload {file}"));
         }
         (upstream, delay)
     };
+    // The body takes this long to arrive; the token is checked once it has.
     tokio::time::sleep(delay).await;
+    if is_upload {
+        let mut state = state.lock().unwrap();
+        // An expired token is refused, as Warehouse's macaroon caveat does.
+        if state.expires.is_some_and(|expires| unix_now() > expires) {
+            state.events.push("upload refused: token expired".into());
+            return (
+                StatusCode::FORBIDDEN,
+                Json(json!({"message": "Invalid or non-existent authentication information."})),
+            )
+                .into_response();
+        }
+        let file = uploaded_file_name(&body);
+        state.events.push(format!("upload {file}"));
+    }
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
