@@ -25,7 +25,7 @@ use crate::actions::{Console, Runner};
 use crate::dist::{Dist, DistKind};
 use crate::index::Lookup;
 use crate::inputs::Settings;
-use crate::report::{FileReport, Report};
+use crate::report::{Confirmation, FileReport, Report};
 use crate::upload::{FileStatus, Uploader};
 
 /// What a run did.
@@ -358,7 +358,7 @@ async fn confirm_uploads(
     uploader: &Uploader<'_>,
     dists: &[Dist],
     sent_names: &[String],
-) -> Option<bool> {
+) -> Option<Confirmation> {
     let dists: Vec<&Dist> = dists
         .iter()
         .filter(|dist| sent_names.iter().any(|name| name == dist.file_name()))
@@ -417,7 +417,11 @@ async fn confirm_uploads(
                     "confirmed: the index at {check_url} lists every uploaded file"
                 ));
             }
-            return Some(true);
+            return Some(if by_name.is_empty() {
+                Confirmation::WithHashes
+            } else {
+                Confirmation::ByNameOnly(by_name.iter().map(|name| (*name).to_owned()).collect())
+            });
         }
         if attempt < attempts {
             tokio::time::sleep(policy.delay(attempt, None)).await;
@@ -439,7 +443,9 @@ async fn confirm_uploads(
             missing.join(", ")
         ),
     );
-    Some(false)
+    Some(Confirmation::Missing(
+        missing.iter().map(|name| (*name).to_owned()).collect(),
+    ))
 }
 
 /// A short title for the one `::error::` annotation of a failed run.

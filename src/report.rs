@@ -60,12 +60,23 @@ pub struct Report {
     pub file_link: Option<String>,
     rows: Vec<Row>,
     index: BTreeMap<String, usize>,
-    pub confirmed: Option<bool>,
+    pub confirmed: Option<Confirmation>,
     pub release: Option<ReleaseOutcome>,
     pub attestations: Option<String>,
     /// Whether the version is a pre-release (the `prerelease` output when no release is made).
     pub prerelease: Option<bool>,
     pub dry_run: bool,
+}
+
+/// What reading the index back after the uploads showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Every uploaded file is listed with our sha256.
+    WithHashes,
+    /// Every uploaded file is listed; these without any sha256 (the index publishes none).
+    ByNameOnly(Vec<String>),
+    /// These files were not (yet) listed with our sha256.
+    Missing(Vec<String>),
 }
 
 /// The index's page for a version, for pypi.org and test.pypi.org only.
@@ -310,9 +321,18 @@ impl Report {
                 ));
             }
         }
-        match self.confirmed {
-            Some(true) => text.push_str("\nConfirmed: the index lists every file with the sha256 above.\n"),
-            Some(false) => text.push_str("\nNot yet confirmed: some files were not listed by the index after the upload (cache lag?).\n"),
+        match &self.confirmed {
+            Some(Confirmation::WithHashes) => text.push_str(
+                "\nConfirmed: the index lists every uploaded file with the sha256 above.\n",
+            ),
+            Some(Confirmation::ByNameOnly(names)) => text.push_str(&format!(
+                "\nConfirmed by name: the index lists every uploaded file, but publishes no sha256 for {}.\n",
+                escape(&names.join(", "))
+            )),
+            Some(Confirmation::Missing(names)) => text.push_str(&format!(
+                "\nNot yet confirmed: {} not listed by the index with the sha256 above after the upload (cache lag?).\n",
+                escape(&names.join(", "))
+            )),
             None => {}
         }
         if let Some(attestations) = &self.attestations {

@@ -775,6 +775,11 @@ fn confirmation_names_files_a_404_hides_and_says_when_only_names_are_listed() {
                 run.stdout
             );
             assert!(gets <= 6, "{case}: the retry is bounded: {gets}");
+            assert!(
+                run.summary.contains("Not yet confirmed: ") && run.summary.contains(WHEEL),
+                "{case}: {}",
+                run.summary
+            );
         } else {
             assert!(
                 run.stdout
@@ -788,6 +793,11 @@ fn confirmation_names_files_a_404_hides_and_says_when_only_names_are_listed() {
                 run.stdout
             );
             assert_eq!(gets, 2, "{case}: no retry for a listing without hashes");
+            assert!(
+                run.summary.contains("Confirmed by name: the index lists every uploaded file, but publishes no sha256"),
+                "{case}: {}",
+                run.summary
+            );
         }
     }
 }

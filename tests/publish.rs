@@ -49,7 +49,7 @@ fn uploads_the_sample_dists_and_pip_installs_them() {
     );
     assert!(
         run.summary
-            .contains("Confirmed: the index lists every file"),
+            .contains("Confirmed: the index lists every uploaded file with the sha256 above"),
         "{}",
         run.summary
     );
