@@ -70,7 +70,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec {
         name: "skip-existing",
         default: "false",
-        description: "A file already on the index with different content is a warning instead of an error.",
+        description: "A file already on the index with different content is a warning instead of an error (and no GitHub release is made).",
         kind: InputKind::Boolean,
     },
     InputSpec {
