@@ -86,14 +86,7 @@ fn python_verifier(args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .unwrap();
-    (
-        output.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
+    support::success_and_output(&output)
 }
 
 #[test]

@@ -387,6 +387,11 @@ pub fn pip_install(simple_url: &str, requirement: &str) -> (bool, String) {
         .arg(requirement)
         .output()
         .unwrap();
+    success_and_output(&output)
+}
+
+/// A finished command's success and everything it printed (stdout, then stderr).
+pub fn success_and_output(output: &std::process::Output) -> (bool, String) {
     (
         output.status.success(),
         format!(
@@ -394,5 +399,21 @@ pub fn pip_install(simple_url: &str, requirement: &str) -> (bool, String) {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         ),
+    )
+}
+
+/// Where a loopback reverse proxy sends a request: the same path and query on `upstream`,
+/// with a client that follows no redirects (the binary under test must see them).
+pub fn upstream_target(upstream: &str, uri: &axum::http::Uri) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let path = uri
+        .path_and_query()
+        .map_or("/", axum::http::uri::PathAndQuery::as_str);
+    (
+        client,
+        format!("{}{}", upstream.trim_end_matches('/'), path),
     )
 }

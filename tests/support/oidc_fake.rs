@@ -541,15 +541,7 @@ async fn proxy(State(state): State<Arc<Mutex<PypiState>>>, request: Request) -> 
         let file = uploaded_file_name(&body);
         state.events.push(format!("upload {file}"));
     }
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", axum::http::uri::PathAndQuery::as_str);
-    let url = format!("{}{}", upstream.trim_end_matches('/'), path);
+    let (client, url) = super::upstream_target(&upstream, &parts.uri);
     let mut forward = client.request(parts.method.clone(), url).body(body);
     for name in [
         header::AUTHORIZATION,

@@ -695,17 +695,8 @@ async fn forward(State(state): State<ProxyState>, request: axum::extract::Reques
             });
         }
     }
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", axum::http::uri::PathAndQuery::as_str);
-    let mut request = client
-        .request(parts.method.clone(), format!("{upstream}{path}"))
-        .body(body);
+    let (client, url) = super::upstream_target(upstream, &parts.uri);
+    let mut request = client.request(parts.method.clone(), url).body(body);
     for (name, value) in &parts.headers {
         if name != "host" && name != "content-length" {
             request = request.header(name, value);
