@@ -174,6 +174,11 @@ fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
     for warning in &verification.warnings {
         Console::warning("Dist check", warning);
     }
+    for dist in &dists {
+        if let Some(notice) = dist::form::MetadataForm::build(&dist.metadata).notice() {
+            Console::notice("Upload form", &format!("{}: {notice}", dist.file_name()));
+        }
+    }
     if !errors.is_empty() {
         return Err(dist::verify::VerifyFailed { errors }.into());
     }

@@ -3,7 +3,9 @@
 
 pub mod archive;
 pub mod filename;
+pub mod form;
 pub mod metadata;
+pub mod pep508;
 pub mod record;
 pub mod rules;
 pub mod sdist;
