@@ -2,13 +2,17 @@
 //! DESIGN §3 live in [`verify`].
 
 pub mod archive;
+pub mod classifiers;
+pub mod email;
 pub mod filename;
 pub mod form;
+pub mod license;
 pub mod metadata;
 pub mod pep508;
 pub mod record;
 pub mod rules;
 pub mod sdist;
+pub mod uri;
 pub mod verify;
 pub mod wheel;
 

@@ -60,9 +60,9 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
             }
         }
         if to_pypi && settings.verify_metadata {
-            for requirement in dist
-                .metadata
-                .get_all("Requires-Dist")
+            let form = super::form::MetadataForm::build(&dist.metadata);
+            for requirement in form
+                .values("requires_dist")
                 .filter(|r| is_direct_reference(r))
             {
                 report.errors.push(format!(
@@ -148,12 +148,9 @@ pub fn consistency(filename: &DistFilename, metadata: &CoreMetadata, member: &st
     findings
 }
 
-/// `name @ https://...` (PEP 508 URL requirement), ignoring an `@` inside the marker.
+/// `name @ URL` (PEP 508 URL requirement), as `packaging` parses it.
 fn is_direct_reference(requirement: &str) -> bool {
-    requirement
-        .split(';')
-        .next()
-        .is_some_and(|head| head.contains('@'))
+    super::pep508::parse_requirement(requirement).is_ok_and(|parsed| parsed.url.is_some())
 }
 
 /// Checks across the whole set: one name and one version, at most one sdist, no file twice
