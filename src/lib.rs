@@ -14,6 +14,7 @@ pub mod index;
 pub mod inputs;
 pub mod oidc;
 pub mod release;
+pub mod release_window;
 pub mod report;
 pub mod upload;
 
@@ -94,6 +95,7 @@ async fn publish(
     };
 
     let to_upload = sort_out_existing(&uploader, dists, report).await?;
+    check_release_windows(&client, settings, &to_upload).await?;
     let (attestations, attestation_status) =
         attest::attest(settings, runner, &client, &authenticator, &to_upload)
             .await
@@ -117,6 +119,28 @@ async fn publish(
     report.release = release::publish(settings, runner, &client, &publication)
         .await
         .map_err(|source| ReleaseFailed { source })?;
+    Ok(())
+}
+
+/// Before anything is sent: `PyPI` refuses new files for a release older than 14 days, so
+/// ask the index's JSON API how old each release to be extended is.
+async fn check_release_windows(
+    client: &reqwest::Client,
+    settings: &Settings,
+    to_upload: &[&Dist],
+) -> anyhow::Result<()> {
+    let mut releases: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    for dist in to_upload {
+        let name = dist.metadata.name().unwrap_or(&dist.filename.name);
+        let version = dist.metadata.version().unwrap_or(&dist.filename.version);
+        releases
+            .entry((name.to_owned(), version.to_owned()))
+            .or_default()
+            .push(dist.file_name());
+    }
+    for ((name, version), files) in releases {
+        release_window::check(client, &settings.check_url, &name, &version, &files).await?;
+    }
     Ok(())
 }
 
@@ -463,6 +487,9 @@ pub fn error_title(error: &anyhow::Error) -> String {
     }
     if let Some(oidc) = error.downcast_ref::<oidc::OidcError>() {
         return oidc.title().to_owned();
+    }
+    if error.is::<release_window::ReleaseClosed>() {
+        return "Release closed to new files (nothing uploaded)".to_owned();
     }
     if error.downcast_ref::<attest::AttestFailed>().is_some() {
         return "Attestation failed (nothing uploaded)".to_owned();

@@ -40,15 +40,16 @@ static SPECIFIER_WHOLE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Whether a comma-separated list of version specifiers parses as `packaging`'s
-/// `SpecifierSet` (empty items are skipped, so `>=3.8,` is accepted); the first bad item.
-pub fn check_specifiers(text: &str) -> Result<(), String> {
+/// `SpecifierSet` (empty items are skipped, so `>=3.8,` is accepted); `Err` holds the first
+/// bad item.
+pub fn check_specifiers(text: &str) -> Result<(), &str> {
     match text
         .split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
         .find(|item| !SPECIFIER_WHOLE.is_match(item))
     {
-        Some(bad) => Err(format!("`{bad}` is not a version specifier")),
+        Some(bad) => Err(bad),
         None => Ok(()),
     }
 }

@@ -223,9 +223,14 @@ impl Rules<'_> {
 
     fn requirements(&mut self) {
         if let Some(specifiers) = self.first("requires_python") {
-            if let Err(problem) = pep508::check_specifiers(&specifiers) {
+            if let Err(bad) = pep508::check_specifiers(&specifiers) {
+                let which = if bad == specifiers.trim() {
+                    String::new()
+                } else {
+                    format!(" (`{bad}` is not one)")
+                };
                 self.error(format!(
-                    "Requires-Python `{specifiers}` is not a valid version specifier ({problem}); write it like `>=3.9`"
+                    "Requires-Python `{specifiers}` is not a valid version specifier{which}; write it like `>=3.9` or `>=3.9, <4`"
                 ));
             }
         }
@@ -316,8 +321,14 @@ impl Rules<'_> {
                 continue; // several addresses, or none PyPI could parse: PyPI checks nothing
             };
             if let Err(reason) = email::validate(&address) {
+                let reason = reason.trim_end_matches('.');
+                let read = if address == value {
+                    String::new()
+                } else {
+                    format!(" PyPI reads the address `{address}` from it and")
+                };
                 self.error(format!(
-                    "{field} `{value}`: `{address}` is not an e-mail address PyPI accepts ({reason}); give a real address in `authors`/`maintainers` (`{{name = \"...\", email = \"user@example.org\"}}`)"
+                    "{field} `{value}`:{read} refuses it: {reason}. Give a real address in `authors`/`maintainers` (`{{name = \"...\", email = \"user@example.org\"}}`)"
                 ));
             }
         }
@@ -369,12 +380,12 @@ impl Rules<'_> {
 /// Why `PyPI` refuses a declared Metadata-Version, and the fix.
 fn unsupported_version(declared: &str) -> String {
     let why = if declared == "2.0" {
-        "Metadata-Version 2.0 was never a standard (old `wheel` and `bdist_wheel` wrote it) and PyPI refuses it since 2024"
+        "was never a standard (old `wheel`/`bdist_wheel` wrote it) and PyPI refuses it since 2024"
     } else {
-        "PyPI does not accept this Metadata-Version"
+        "is not one PyPI accepts"
     };
     format!(
-        "Metadata-Version `{declared}`: {why}; it accepts 1.0, 1.1, 1.2 and 2.1 to 2.5. Rebuild the dist with a current build backend (`python -m build` with an up-to-date setuptools, hatchling, flit-core, poetry-core, pdm-backend or maturin), which writes a version PyPI accepts"
+        "Metadata-Version `{declared}` {why}; PyPI accepts 1.0, 1.1, 1.2 and 2.1 to 2.5. Rebuild the dist with a current build backend (`python -m build` with an up-to-date setuptools, hatchling, flit-core, poetry-core, pdm-backend or maturin), which writes a version PyPI accepts"
     )
 }
 
