@@ -576,11 +576,13 @@ fn validate_domain(domain: &str) -> Result<(), String> {
         return Err("The part after the @-sign is a special-use or reserved name that cannot be used with email.".to_owned());
     }
     if mapped.split('.').any(|label| label.starts_with("xn--")) {
+        // The `idna` package names most such failures "Invalid A-label"; its other messages
+        // (a disallowed code point inside the label) are not reproduced.
         let (_, result) = idna::domain_to_unicode(&mapped);
-        if let Err(error) = result {
-            return Err(format!(
-                "The part after the @-sign is not valid IDNA ({error})."
-            ));
+        if result.is_err() {
+            return Err(
+                "The part after the @-sign is not valid IDNA (Invalid A-label).".to_owned(),
+            );
         }
     }
     Ok(())

@@ -339,7 +339,7 @@ impl Rules<'_> {
             if let Some(url) = self.first(form_field) {
                 if !uri::valid_url(&url) {
                     self.error(format!(
-                        "{field} `{url}` is not a valid http(s) URL as PyPI reads it (RFC 3986: a scheme, no spaces or non-ASCII characters unless %-encoded)"
+                        "{field} `{url}` is not a URL PyPI accepts (it needs `http://` or `https://`, a port up to 65535, and no `[` or `]` in the path or query)"
                     ));
                 }
             }
@@ -370,7 +370,7 @@ impl Rules<'_> {
                 ));
             } else if !uri::valid_url(url) {
                 self.error(format!(
-                    "Project-URL `{label}` points at `{url}`, which is not a valid http(s) URL as PyPI reads it (RFC 3986: a scheme, no spaces or non-ASCII characters unless %-encoded)"
+                    "Project-URL `{label}` points at `{url}`, which is not a URL PyPI accepts (it needs `http://` or `https://`, a port up to 65535, and no `[` or `]` in the path or query)"
                 ));
             }
         }
@@ -496,7 +496,7 @@ mod tests {
             "only `charset=UTF-8`",
             "PyPI accepts at most 32",
             "label `Docs` appears twice",
-            "`www.example.org`, which is not a valid http(s) URL",
+            "`www.example.org`, which is not a URL PyPI accepts",
             "Requires-Python `>=3.8.*`",
             "Requires-Dist `requests>=2.0.*`",
             "Provides-Dist `other @ https://example.org/o.whl` names a URL",
