@@ -4,7 +4,12 @@
 //! requirement: no description readme_renderer renders is refused. The numbers (how many
 //! failures are caught, warned about or missed) are printed and written to
 //! `target/description-differential.txt`.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::doc_markdown,
+    reason = "test code; the docs name PyPI and readme_renderer often"
+)]
 
 use std::collections::BTreeMap;
 use std::io::Write as _;

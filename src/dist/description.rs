@@ -1,6 +1,6 @@
 //! The description check of Warehouse's upload (`forklift/legacy.py` ~:903-931 with
-//! `utils/readme.py`): without `Description-Content-Type`, or with `text/x-rst`, PyPI renders
-//! the description as reStructuredText with readme_renderer and refuses the upload when that
+//! `utils/readme.py`): without `Description-Content-Type`, or with `text/x-rst`, `PyPI` renders
+//! the description as `reStructuredText` with `readme_renderer` and refuses the upload when that
 //! fails; `text/markdown` and `text/plain` always render. See [`super::rst`] for what is
 //! recognised, and how surely.
 
@@ -10,18 +10,18 @@ use super::rst::{self, Problem};
 /// How many problems one message lists.
 const SHOWN: usize = 3;
 
-/// What PyPI would do with a dist's description.
+/// What `PyPI` would do with a dist's description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Nothing to render, Markdown or plain text, or reStructuredText we find no fault in.
+    /// Nothing to render, Markdown or plain text, or `reStructuredText` we find no fault in.
     Renders,
-    /// docutils certainly stops: PyPI refuses the upload.
+    /// docutils certainly stops: `PyPI` refuses the upload.
     Refused(String),
     /// docutils probably stops, or the scanner could not follow the structure there.
     Doubtful(String),
 }
 
-/// The text PyPI renders: the description as sent, `None` when PyPI renders nothing (no
+/// The text `PyPI` renders: the description as sent, `None` when `PyPI` renders nothing (no
 /// description, or one Warehouse drops: empty or the `UNKNOWN` placeholder).
 #[must_use]
 pub fn rendered_text(metadata: &CoreMetadata) -> Option<String> {
@@ -33,7 +33,7 @@ pub fn rendered_text(metadata: &CoreMetadata) -> Option<String> {
     Some(text.replace('\0', "\\x00"))
 }
 
-/// Whether PyPI renders the description as reStructuredText: no content type (or the
+/// Whether `PyPI` renders the description as `reStructuredText`: no content type (or the
 /// `UNKNOWN` placeholder Warehouse drops), or `text/x-rst` with any parameters.
 #[must_use]
 pub fn renders_as_rst(content_type: Option<&str>) -> bool {

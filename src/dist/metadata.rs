@@ -250,13 +250,15 @@ mod tests {
     fn other_folding_loses_only_the_shared_indentation() {
         let text = "Metadata-Version: 1.0\nName: old\nVersion: 0.1\nDescription: Title\n\t=====\n   \n\tText::\n\n";
         assert_eq!(description_of(text), "Title\n=====\n\nText::");
-        let text = "Metadata-Version: 1.0\nName: old\nVersion: 0.1\nDescription: Title\n    =====\n\n";
+        let text =
+            "Metadata-Version: 1.0\nName: old\nVersion: 0.1\nDescription: Title\n    =====\n\n";
         assert_eq!(description_of(text), "Title\n=====");
     }
 
     #[test]
     fn a_body_description_is_sent_as_written() {
-        let text = "Metadata-Version: 2.1\nName: new\nVersion: 0.1\n\n        indented\n       |piped\n";
+        let text =
+            "Metadata-Version: 2.1\nName: new\nVersion: 0.1\n\n        indented\n       |piped\n";
         assert_eq!(description_of(text), "        indented\n       |piped\n");
     }
 

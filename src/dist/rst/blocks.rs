@@ -141,7 +141,9 @@ fn bullet(text: &str) -> Option<(char, usize)> {
 }
 
 /// An enumerator: (is arabic or `#`, ordinal or `None` for `#`, format, width).
-fn enumerator(text: &str) -> Option<(bool, Option<u64>, (bool, char), usize)> {
+type Enumerator = (bool, Option<u64>, (bool, char), usize);
+
+fn enumerator(text: &str) -> Option<Enumerator> {
     let (open, body) = match text.strip_prefix('(') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -149,7 +151,12 @@ fn enumerator(text: &str) -> Option<(bool, Option<u64>, (bool, char), usize)> {
     let label_end = body.find(|c: char| !c.is_ascii_alphanumeric() && c != '#')?;
     let label = &body[..label_end];
     let close = body[label_end..].chars().next()?;
-    if (open && close != ')') || !(close == ')' || close == '.') {
+    let valid_close = if open {
+        close == ')'
+    } else {
+        matches!(close, ')' | '.')
+    };
+    if !valid_close {
         return None;
     }
     let arabic = !label.is_empty() && label.bytes().all(|b| b.is_ascii_digit());
@@ -294,7 +301,7 @@ impl<'d> Scanner<'d> {
                 self.block_quote(lines, i)
             } else if bullet(line.text).is_some() {
                 self.list(lines, i, false)
-            } else if enumerator(line.text).is_some() && self.is_list_item(lines, i) {
+            } else if enumerator(line.text).is_some() && Self::is_list_item(lines, i) {
                 self.list(lines, i, true)
             } else if field_marker(line.text).is_some() {
                 self.field_list(lines, i)
@@ -324,8 +331,8 @@ impl<'d> Scanner<'d> {
                 self.text(lines, i, top)
             };
         }
-        if top {
-            if self.last == Last::Transition {
+        if top && self.last == Last::Transition {
+            {
                 let line = lines
                     .iter()
                     .rev()
@@ -337,7 +344,7 @@ impl<'d> Scanner<'d> {
         }
     }
 
-    fn is_list_item(&self, lines: &[Line<'_>], i: usize) -> bool {
+    fn is_list_item(lines: &[Line<'_>], i: usize) -> bool {
         let Some(next) = lines.get(i + 1) else {
             return true;
         };
@@ -408,7 +415,7 @@ impl<'d> Scanner<'d> {
                 enumerator(next.text).is_some_and(|(_, o, format, _)| {
                     first_enum.is_some_and(|(_, _, f, _)| f == format)
                         && (o.is_none() || o == ordinal.map(|x| x + 1))
-                }) && self.is_list_item(lines, i)
+                }) && Self::is_list_item(lines, i)
             } else {
                 bullet(next.text).map(|(c, _)| c) == marker
             };
@@ -434,10 +441,7 @@ impl<'d> Scanner<'d> {
 
     fn field_list(&mut self, lines: &[Line<'_>], mut i: usize) -> usize {
         self.visible();
-        loop {
-            let Some((name_end, body_start)) = field_marker(lines[i].text) else {
-                break;
-            };
+        while let Some((name_end, body_start)) = field_marker(lines[i].text) {
             let text = lines[i].text;
             self.inline(&text[1..name_end - 1], lines[i].number);
             let block = first_known(lines, i, &text[body_start..], false);
@@ -563,7 +567,7 @@ impl<'d> Scanner<'d> {
         }
         if after.starts_with('|') {
             self.invisible();
-            if let Some((name, rest)) = after[1..].split_once('|') {
+            if let Some((name, rest)) = after.strip_prefix('|').and_then(|a| a.split_once('|')) {
                 self.document.substitutions.insert(normalize_name(name));
                 if let Some((directive, _)) = rest.trim_start().split_once("::") {
                     if docutils::directive(directive.trim()).is_none()

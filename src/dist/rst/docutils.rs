@@ -1,4 +1,4 @@
-//! What docutils 0.23 (the version PyPI renders descriptions with) knows: its directives with
+//! What docutils 0.23 (the version `PyPI` renders descriptions with) knows: its directives with
 //! their argument and option rules, and its interpreted-text roles. The differential test
 //! (`tests/description.rs`) compares these tables with the installed docutils and fails when
 //! they are stale.
@@ -13,7 +13,7 @@ pub struct DirectiveSpec {
     pub has_content: bool,
     /// `None`: docutils permits no options at all.
     pub options: Option<&'static [&'static str]>,
-    /// The content is parsed as reStructuredText body elements (admonitions and the like).
+    /// The content is parsed as `reStructuredText` body elements (admonitions and the like).
     pub parsed_content: bool,
 }
 
@@ -191,7 +191,7 @@ pub const DIRECTIVES: &[DirectiveSpec] = &[
     spec("warning", (0, 0, true), true, Some(CLASS_NAME), true),
 ];
 
-/// Directives PyPI's settings disable (`file_insertion_enabled` and `raw_enabled` are off):
+/// Directives `PyPI`'s settings disable (`file_insertion_enabled` and `raw_enabled` are off):
 /// docutils answers them with a warning, which halts the render.
 pub const DISABLED_DIRECTIVES: &[&str] = &["include", "raw"];
 

@@ -1,6 +1,6 @@
 //! Inline markup as docutils' `Inliner.parse` finds it (`parsers/rst/states.py`): start-strings
 //! only after whitespace, an opening bracket or a delimiter, end-strings only before one, and a
-//! start-string without its end-string is a warning (which halts PyPI's render). Characters
+//! start-string without its end-string is a warning (which halts `PyPI`'s render). Characters
 //! outside ASCII next to markup make the result uncertain: docutils' Unicode punctuation tables
 //! are not reproduced here.
 
@@ -445,7 +445,7 @@ impl<'d> Inline<'d> {
         match docutils::role_renders(role) {
             Some(true) => {}
             Some(false) => self.report(start, format!("Interpreted text role \"{role}\" is not available on PyPI (docutils does not implement it, or PyPI disables it)")),
-            None => self.report(start, format!("Unknown interpreted text role \"{role}\" (a Sphinx role such as :func: or :ref: is not reStructuredText that docutils knows; write ``{role}`` text as ``literal`` or plain text)")),
+            None => self.report(start, format!("Unknown interpreted text role \"{role}\" (a Sphinx role, like :func: or :ref:, is unknown to docutils, which PyPI renders with; write the text as a ``literal`` instead)")),
         }
     }
 

@@ -1,10 +1,10 @@
-//! reStructuredText as PyPI renders a description: readme_renderer runs docutils with
+//! `reStructuredText` as `PyPI` renders a description: `readme_renderer` runs docutils with
 //! `halt_level = 2`, so the first warning, error or severe system message aborts the render, and
 //! an output with nothing in it counts as a failure too. This is a conservative recogniser of
 //! those failures, not a renderer: it models the block structure and the inline markup rules of
 //! docutils (`parsers/rst/states.py`) where they decide a failure, reports a problem as
 //! *certain* only where the structure around it was fully understood, and otherwise as
-//! *uncertain*. No Rust crate parses reStructuredText with docutils' error semantics (the
+//! *uncertain*. No Rust crate parses `reStructuredText` with docutils' error semantics (the
 //! `rst_parser` crate stops at a subset and reports no system messages), hence our own.
 
 mod blocks;
