@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod classifiers;
+pub mod description;
 pub mod email;
 pub mod filename;
 pub mod form;
@@ -10,6 +11,7 @@ pub mod license;
 pub mod metadata;
 pub mod pep508;
 pub mod record;
+pub mod rst;
 pub mod rules;
 pub mod sdist;
 pub mod uri;

@@ -81,6 +81,7 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
             }
         }
     }
+    check_descriptions(settings, to_pypi, dists, &mut report);
     let set = check_set(dists);
     report.errors.extend(set.errors);
     report.warnings.extend(set.warnings);
@@ -92,6 +93,47 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
         }
     }
     report
+}
+
+/// `PyPI` renders a description without `Description-Content-Type` (or `text/x-rst`) as
+/// reStructuredText and refuses the upload when that fails. A certain failure stops the run
+/// when the repository is `PyPI` or `TestPyPI`, even with `verify-metadata: false`: `PyPI` would
+/// refuse the file whatever we skip, and dists whose descriptions differ could otherwise leave
+/// the release half-published. Doubtful descriptions get a warning; other indexes do not render
+/// descriptions, so there a certain failure is only a warning. One message per distinct
+/// description, naming every dist that carries it.
+fn check_descriptions(settings: &Settings, to_pypi: bool, dists: &[Dist], report: &mut Report) {
+    if !to_pypi && !settings.verify_metadata {
+        return;
+    }
+    let mut verdicts: Vec<(super::description::Verdict, Vec<&str>)> = Vec::new();
+    for dist in dists {
+        let verdict = super::description::check(&dist.metadata);
+        if verdict == super::description::Verdict::Renders {
+            continue;
+        }
+        match verdicts.iter_mut().find(|(known, _)| *known == verdict) {
+            Some((_, files)) => files.push(dist.file_name()),
+            None => verdicts.push((verdict, vec![dist.file_name()])),
+        }
+    }
+    for (verdict, files) in verdicts {
+        let files = files.join(", ");
+        match verdict {
+            super::description::Verdict::Refused(message) if to_pypi => {
+                report.errors.push(format!("{files}: {message}"));
+            }
+            super::description::Verdict::Refused(message) => {
+                report
+                    .warnings
+                    .push(format!("{files}: PyPI would refuse this: {message}"));
+            }
+            super::description::Verdict::Doubtful(message) if settings.verify_metadata => {
+                report.warnings.push(format!("{files}: {message}"));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Name and version in the metadata equal the file name's (always checked: the upload form
