@@ -260,7 +260,7 @@ fn what_pypi_accepts_passes_and_the_notice_says_what_the_form_leaves_out() {
 }
 
 #[test]
-fn verify_metadata_false_leaves_pypis_content_rules_to_pypi() {
+fn verify_metadata_false_skips_the_content_rules_for_other_indexes() {
     for case in [
         "metadata-classifier-unknown",
         "metadata-email-special-use",
@@ -269,6 +269,42 @@ fn verify_metadata_false_leaves_pypis_content_rules_to_pypi() {
     ] {
         assert_passes(case, &[("INPUT_VERIFY-METADATA", "false")]);
     }
+}
+
+/// A dry run against the default repository (PyPI): nothing could be sent anyway.
+fn dry_run_to_pypi(case: &str, extra: &[(&str, &str)]) -> RunOutput {
+    let workspace = Workspace::new();
+    copy_dir(&fixture(case), &workspace.path().join("dist"));
+    let mut env = vec![("INPUT_DRY-RUN", "true")];
+    env.extend_from_slice(extra);
+    workspace.run(&env)
+}
+
+#[test]
+fn for_pypi_a_form_it_refuses_is_never_sent_even_with_verify_metadata_false() {
+    for case in [
+        "metadata-email-special-use",
+        "metadata-requires-dist-invalid",
+        "metadata-field-newer-than-version",
+        "metadata-classifier-deprecated",
+    ] {
+        let run = dry_run_to_pypi(case, &[("INPUT_VERIFY-METADATA", "false")]);
+        assert_eq!(run.code, Some(1), "{case}:\n{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout
+                .contains("::error title=Verification failed (nothing uploaded)::"),
+            "{case}: {}",
+            run.stdout
+        );
+    }
+    // A classifier missing from the embedded list may be newer than it: the way out.
+    let run = dry_run_to_pypi(
+        "metadata-classifier-unknown",
+        &[("INPUT_VERIFY-METADATA", "false")],
+    );
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let run = dry_run_to_pypi("metadata-classifier-unknown", &[]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! Content rules of core metadata 1.0 to 2.5 as `PyPI` applies them to the upload form
 //! (Warehouse `forklift/metadata.py` on top of `packaging.metadata`, `trove-classifiers`,
 //! `email-validator`): each rule judges the values the form will carry ([`MetadataForm`]).
-//! Skipped with `verify-metadata: false`, except the Metadata-Version itself: it decides what
-//! the form may carry, and `PyPI` refuses every form whose version it does not support.
+//! The rules `PyPI` certainly applies hold for `PyPI` and `TestPyPI` whatever `verify-metadata`
+//! says (a form it refuses is never sent); for other indexes, and for the one rule whose data
+//! may lag behind `PyPI`'s (a classifier missing from the embedded list), they run with
+//! `verify-metadata` only. The Metadata-Version itself is checked always: it decides what the
+//! form may carry.
 
 use super::archive::Finding;
 use super::classifiers::{self, Verdict};
@@ -67,7 +70,15 @@ struct Rules<'a> {
 }
 
 impl Rules<'_> {
+    /// A rule `PyPI` certainly applies to the form.
     fn error(&mut self, message: String) {
+        self.findings
+            .push(Finding::error(Some(self.member), message).pypi_form());
+    }
+
+    /// A rule whose data may be older here than on `PyPI` (the classifier list): skipped with
+    /// `verify-metadata: false`.
+    fn error_unless_skipped(&mut self, message: String) {
         self.findings
             .push(Finding::error(Some(self.member), message).metadata());
     }
@@ -288,7 +299,7 @@ impl Rules<'_> {
                 Verdict::Unknown if classifier.starts_with("Private ::") => self.error(format!(
                     "Classifier `{classifier}` is a `Private ::` classifier, which exists to make PyPI refuse the upload; remove it to publish"
                 )),
-                Verdict::Unknown => self.error(format!(
+                Verdict::Unknown => self.error_unless_skipped(format!(
                     "Classifier `{classifier}` is not a valid classifier, so PyPI refuses the upload; use one listed at https://pypi.org/classifiers/ (this check knows trove-classifiers {}: if PyPI added it since, set verify-metadata: false)",
                     classifiers::list_version()
                 )),

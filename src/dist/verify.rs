@@ -28,7 +28,8 @@ pub struct VerifyFailed {
 }
 
 /// All checks of DESIGN §3 over the loaded dists: each file's findings (metadata content rules
-/// only with `verify-metadata`), the set rules, and `check-version`.
+/// with `verify-metadata`, and those `PyPI` certainly applies always when the target is `PyPI`
+/// or `TestPyPI`), the set rules, and `check-version`.
 #[must_use]
 pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
     let mut report = Report::default();
@@ -38,7 +39,12 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
         .is_some_and(|host| host == "upload.pypi.org" || host == "test.pypi.org");
     for dist in dists {
         for finding in &dist.findings {
-            if finding.category == Category::Metadata && !settings.verify_metadata {
+            let applies = match finding.category {
+                Category::Structure => true,
+                Category::Metadata => settings.verify_metadata,
+                Category::PypiForm => settings.verify_metadata || to_pypi,
+            };
+            if !applies {
                 continue;
             }
             let line = finding.render(dist.file_name());
@@ -59,7 +65,7 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
                 ));
             }
         }
-        if to_pypi && settings.verify_metadata {
+        if to_pypi {
             let form = super::form::MetadataForm::build(&dist.metadata);
             for requirement in form
                 .values("requires_dist")
