@@ -285,8 +285,8 @@ fn for_pypi_a_form_it_refuses_is_never_sent_even_with_verify_metadata_false() {
     for case in [
         "metadata-email-special-use",
         "metadata-requires-dist-invalid",
-        "metadata-field-newer-than-version",
         "metadata-classifier-deprecated",
+        "metadata-summary-too-long",
     ] {
         let run = dry_run_to_pypi(case, &[("INPUT_VERIFY-METADATA", "false")]);
         assert_eq!(run.code, Some(1), "{case}:\n{}\n{}", run.stdout, run.stderr);
@@ -297,12 +297,25 @@ fn for_pypi_a_form_it_refuses_is_never_sent_even_with_verify_metadata_false() {
             run.stdout
         );
     }
-    // A classifier missing from the embedded list may be newer than it: the way out.
+    // A classifier missing from the embedded list may be newer than it: the way out. A field
+    // newer than the declared version is left out of the form (and said so).
     let run = dry_run_to_pypi(
         "metadata-classifier-unknown",
         &[("INPUT_VERIFY-METADATA", "false")],
     );
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let run = dry_run_to_pypi(
+        "metadata-field-newer-than-version",
+        &[("INPUT_VERIFY-METADATA", "false")],
+    );
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "License-Expression: introduced in Metadata-Version 2.4, but the file declares 2.3"
+        ),
+        "{}",
+        run.stdout
+    );
     let run = dry_run_to_pypi("metadata-classifier-unknown", &[]);
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
 }

@@ -2,8 +2,9 @@
 //! (Warehouse `forklift/metadata.py` on top of `packaging.metadata`, `trove-classifiers`,
 //! `email-validator`): each rule judges the values the form will carry ([`MetadataForm`]).
 //! The rules `PyPI` certainly applies hold for `PyPI` and `TestPyPI` whatever `verify-metadata`
-//! says (a form it refuses is never sent); for other indexes, and for the one rule whose data
-//! may lag behind `PyPI`'s (a classifier missing from the embedded list), they run with
+//! says (a form it refuses is never sent); for other indexes, for the one rule whose data may
+//! lag behind `PyPI`'s (a classifier missing from the embedded list) and for fields the form
+//! leaves out anyway (newer than the declared version, repeated), they run with
 //! `verify-metadata` only. The Metadata-Version itself is checked always: it decides what the
 //! form may carry.
 
@@ -76,8 +77,8 @@ impl Rules<'_> {
             .push(Finding::error(Some(self.member), message).pypi_form());
     }
 
-    /// A rule whose data may be older here than on `PyPI` (the classifier list): skipped with
-    /// `verify-metadata: false`.
+    /// A rule whose data may be older here than on `PyPI` (the classifier list), or one the
+    /// form already works around by leaving the field out: skipped with `verify-metadata: false`.
     fn error_unless_skipped(&mut self, message: String) {
         self.findings
             .push(Finding::error(Some(self.member), message).metadata());
@@ -93,7 +94,8 @@ impl Rules<'_> {
 
     /// What the form leaves out that `PyPI` would have refused: fields newer than the declared
     /// version (except `License-File` below 2.4, which twine and this tool leave out with a
-    /// notice), and single-use fields given twice.
+    /// notice), and single-use fields given twice. An error with `verify-metadata` (the field's
+    /// information would be lost); without it, the notice says what was left out.
     fn left_out(&mut self) {
         let mut reported: Vec<String> = Vec::new();
         for omission in &self.form.omitted {
@@ -105,12 +107,12 @@ impl Rules<'_> {
                     introduced,
                     declared,
                 } if !omission.header.eq_ignore_ascii_case("License-File") => {
-                    self.error(format!(
+                    self.error_unless_skipped(format!(
                         "{} needs Metadata-Version {}.{} or later, but the file declares {}.{}; PyPI refuses the upload with it. Rebuild with a current build backend (it writes a Metadata-Version that has the field), or remove the field",
                         omission.header, introduced.0, introduced.1, declared.0, declared.1
                     ));
                 }
-                Reason::Repeated => self.error(format!(
+                Reason::Repeated => self.error_unless_skipped(format!(
                     "{} appears more than once, but it is a single-use field; PyPI refuses the upload. Rebuild the dist from a pyproject.toml that sets it once",
                     omission.header
                 )),
