@@ -214,16 +214,18 @@ impl Rules<'_> {
         }
     }
 
+    /// `packaging` refuses Name, Version and Metadata-Version; Warehouse's own list of dynamic
+    /// fields also leaves out `Dynamic` itself.
     fn dynamic(&mut self) {
         for value in self.all("dynamic") {
             match form::lookup(&value) {
                 Some(
                     field @ form::Field {
-                        header: "Name" | "Version" | "Metadata-Version",
+                        header: "Name" | "Version" | "Metadata-Version" | "Dynamic",
                         ..
                     },
                 ) => self.error(format!(
-                    "Dynamic lists `{}`, which can never be dynamic in core metadata",
+                    "Dynamic lists `{}`, which can never be dynamic; PyPI refuses it",
                     field.header
                 )),
                 Some(_) => {}
