@@ -12,7 +12,7 @@ mod support;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Command, Stdio};
 
-use pypi_oidc_publish::dist::{classifiers, email, license, pep508, uri};
+use pypi_oidc_publish::dist::{CoreMetadata, classifiers, email, license, pep508, rules, uri};
 use support::{repo_root, venv_bin};
 
 /// `PyPI`'s verdict on each value: `(ok, message)`.
@@ -412,4 +412,44 @@ fn the_embedded_classifier_list_is_current() {
         current == classifiers::embedded_list(),
         "src/dist/trove-classifiers.txt is not the list of the pinned trove-classifiers (tests/requirements-warehouse.txt): run `target/test-env/venv/bin/python scripts/update-classifiers.py` and commit the file"
     );
+}
+
+/// The metadata of 341 pinned real releases (the newest and a pre-2017 release of 170 popular
+/// projects, fetched by the test setup into target/readmes/): PyPI accepted every one when it
+/// was uploaded. Today's
+/// rules refuse only old releases, for what PyPI refuses today too (Metadata 1.0 files with
+/// 1.1 fields, classifiers that never existed, `user at host` e-mails); the snapshot lists them.
+#[test]
+fn real_releases_pass_unless_pypi_would_refuse_them_today() {
+    let folder = repo_root().join("target/readmes");
+    let mut paths: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: run scripts/test.sh --setup",
+                folder.display()
+            )
+        })
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 300, "{} files", paths.len());
+    let mut refused = Vec::new();
+    for path in &paths {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Ok(metadata) = CoreMetadata::parse(&text) else {
+            refused.push(format!("{name}: not parsed as core metadata"));
+            continue;
+        };
+        let all_present = |_: &str| true;
+        let contents = rules::Contents {
+            member: "PKG-INFO",
+            license_root: String::new(),
+            has_member: &all_present,
+        };
+        for finding in rules::check(&metadata, &contents) {
+            refused.push(format!("{name}: {}", finding.message));
+        }
+    }
+    insta::assert_snapshot!("real_releases_refused_today", refused.join("\n"));
 }
