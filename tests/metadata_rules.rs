@@ -415,10 +415,10 @@ fn the_embedded_classifier_list_is_current() {
 }
 
 /// The metadata of 341 pinned real releases (the newest and a pre-2017 release of 170 popular
-/// projects, fetched by the test setup into target/readmes/): PyPI accepted every one when it
-/// was uploaded. Today's
-/// rules refuse only old releases, for what PyPI refuses today too (Metadata 1.0 files with
-/// 1.1 fields, classifiers that never existed, `user at host` e-mails); the snapshot lists them.
+/// projects, fetched by the test setup into `target/readmes/`): `PyPI` accepted every one when
+/// it was uploaded. Today's rules refuse only old releases, for what `PyPI` refuses today too
+/// (Metadata 1.0 files with 1.1 fields, classifiers that never existed, `user at host`
+/// e-mails); the snapshot lists them.
 #[test]
 fn real_releases_pass_unless_pypi_would_refuse_them_today() {
     let folder = repo_root().join("target/readmes");
