@@ -12,6 +12,8 @@ mod support;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Command, Stdio};
 
+use proptest::prelude::*;
+
 use pypi_oidc_publish::dist::{CoreMetadata, classifiers, email, license, pep508, rules, uri};
 use support::{repo_root, venv_bin};
 
@@ -452,4 +454,21 @@ fn real_releases_pass_unless_pypi_would_refuse_them_today() {
         }
     }
     insta::assert_snapshot!("real_releases_refused_today", refused.join("\n"));
+}
+
+proptest! {
+    #[test]
+    fn the_rule_parsers_never_panic(text in "\\PC{0,40}", ascii in "[ -~]{0,40}") {
+        for input in [&text, &ascii] {
+            let _ = pep508::parse_requirement(input);
+            let _ = pep508::check_specifiers(input);
+            let _ = license::canonicalize(input);
+            let _ = uri::valid_url(input);
+            if let Some(address) = email::address_pypi_checks(input) {
+                let _ = email::validate(&address);
+            }
+            let _ = email::validate(input);
+            let _ = license::canonicalize(&format!("LicenseRef-{input}"));
+        }
+    }
 }

@@ -66,11 +66,15 @@ pub fn canonicalize(raw: &str) -> Result<String, String> {
             {
                 return Err(format!("Invalid licenseref: '{original}'"));
             }
-            let kept = &original[..name.len()];
-            normalized.push(format!(
-                "LicenseRef-{}{suffix}",
-                &kept["licenseref-".len()..]
-            ));
+            // The name as written after the prefix (by characters: a character such as the
+            // Kelvin sign lower-cases to ASCII of another length).
+            let written: String = original
+                .strip_suffix('+')
+                .unwrap_or(original)
+                .chars()
+                .skip("licenseref-".len())
+                .collect();
+            normalized.push(format!("LicenseRef-{written}{suffix}"));
             continue;
         }
         let license = spdx::identifiers::LICENSES
