@@ -74,8 +74,14 @@ pub async fn check(
         }
     };
     let deadline = DEADLINE.min(crate::http::idle_timeout());
+    let pypi = matches!(url.host_str(), Some("pypi.org" | "test.pypi.org"));
     let age = match tokio::time::timeout(deadline, lookup(client, &url)).await {
         Ok(Ok(age)) => age,
+        Ok(Err(error)) if !pypi && error.is::<NotReleaseJson>() => {
+            // Another kind of index answering that path with something else: no JSON API.
+            tracing::debug!("{url}: {error:#}");
+            return Ok(());
+        }
         Ok(Err(error)) => {
             unreadable(name, version, &url, &format!("{error:#}"));
             return Ok(());
@@ -115,7 +121,7 @@ fn unreadable(name: &str, version: &str, url: &Url, why: &str) {
     crate::actions::Console::notice(
         "Release age unknown",
         &format!(
-            "could not read {} ({why}); if {name} {version} was first published more than {MAX_AGE_DAYS} days ago, PyPI will refuse the new files",
+            "could not read {} ({why}), so the age of {name} {version} is unknown; PyPI and TestPyPI refuse new files for a release first published more than {MAX_AGE_DAYS} days ago",
             crate::http::display_url(url)
         ),
     );
@@ -155,10 +161,15 @@ struct ReleaseFile {
     upload_time: Option<String>,
 }
 
+/// An answer that is not a release's JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("not the JSON of a release ({0})")]
+pub struct NotReleaseJson(String);
+
 /// The earliest upload time in a release's JSON.
 pub fn parse(body: &[u8]) -> anyhow::Result<ReleaseAge> {
-    let release: Release = serde_json::from_slice(body)
-        .map_err(|error| anyhow::anyhow!("not the JSON of a release ({error})"))?;
+    let release: Release =
+        serde_json::from_slice(body).map_err(|error| NotReleaseJson(error.to_string()))?;
     let mut earliest: Option<(u64, String)> = None;
     for file in release.urls {
         let Some(written) = file.upload_time_iso_8601.or(file.upload_time) else {

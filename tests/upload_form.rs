@@ -265,7 +265,24 @@ fn a_young_release_or_an_unreadable_json_api_lets_the_upload_go_ahead() {
     assert_eq!(server.stored().len(), 2);
     assert!(
         run.stdout
-            .contains("::notice title=Release age unknown::could not read http://127.0.0.1:"),
+            .contains("::notice title=Release age unknown::could not read http://127.0.0.1:")
+            && run
+                .stdout
+                .contains("so the age of demo-hatch 1.0.0 is unknown"),
+        "{}",
+        run.stdout
+    );
+
+    // An index of another kind that answers the path with a page of its own has no JSON API.
+    let (run, _proxy, server, _workspace) = publish_with_json_api(Fault::status_with(
+        200,
+        &[("Content-Type", "text/html")],
+        "<html><body>not found</body></html>",
+    ));
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(server.stored().len(), 2);
+    assert!(
+        !run.stdout.contains("Release age unknown"),
         "{}",
         run.stdout
     );
