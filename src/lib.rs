@@ -94,8 +94,23 @@ async fn publish(
         skip_existing: settings.skip_existing,
     };
 
-    let to_upload = sort_out_existing(&uploader, dists, report).await?;
-    check_release_windows(&client, settings, &to_upload).await?;
+    // What the index has, and how old each release is (PyPI's 14-day window), asked at once.
+    let releases = releases_of(dists);
+    let windows = futures_util::future::join_all(releases.iter().map(|(name, version)| {
+        release_window::lookup_window(&client, &settings.check_url, name, version)
+    }));
+    let (to_upload, windows) = tokio::join!(sort_out_existing(&uploader, dists, report), windows);
+    let to_upload = to_upload?;
+    for ((name, version), window) in releases.iter().zip(&windows) {
+        let files: Vec<&str> = to_upload
+            .iter()
+            .filter(|dist| release_of(dist) == (name.as_str(), version.as_str()))
+            .map(|dist| dist.file_name())
+            .collect();
+        if !files.is_empty() {
+            release_window::refuse_if_closed(window, name, version, &files)?;
+        }
+    }
     let (attestations, attestation_status) =
         attest::attest(settings, runner, &client, &authenticator, &to_upload)
             .await
@@ -122,26 +137,24 @@ async fn publish(
     Ok(())
 }
 
-/// Before anything is sent: `PyPI` refuses new files for a release older than 14 days, so
-/// ask the index's JSON API how old each release to be extended is.
-async fn check_release_windows(
-    client: &reqwest::Client,
-    settings: &Settings,
-    to_upload: &[&Dist],
-) -> anyhow::Result<()> {
-    let mut releases: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
-    for dist in to_upload {
-        let name = dist.metadata.name().unwrap_or(&dist.filename.name);
-        let version = dist.metadata.version().unwrap_or(&dist.filename.version);
-        releases
-            .entry((name.to_owned(), version.to_owned()))
-            .or_default()
-            .push(dist.file_name());
+/// A dist's release: its name and version as the metadata says.
+fn release_of(dist: &Dist) -> (&str, &str) {
+    (
+        dist.metadata.name().unwrap_or(&dist.filename.name),
+        dist.metadata.version().unwrap_or(&dist.filename.version),
+    )
+}
+
+/// Every release among the dists, once.
+fn releases_of(dists: &[Dist]) -> Vec<(String, String)> {
+    let mut releases: Vec<(String, String)> = Vec::new();
+    for dist in dists {
+        let (name, version) = release_of(dist);
+        if !releases.iter().any(|(n, v)| n == name && v == version) {
+            releases.push((name.to_owned(), version.to_owned()));
+        }
     }
-    for ((name, version), files) in releases {
-        release_window::check(client, &settings.check_url, &name, &version, &files).await?;
-    }
-    Ok(())
+    releases
 }
 
 /// The dists are on the index but the GitHub release could not be finished.

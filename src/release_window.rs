@@ -57,74 +57,94 @@ pub fn json_url(check_url: &Url, name: &str, version: &str) -> anyhow::Result<Ur
     }
 }
 
-/// Stop before any upload when `PyPI` would refuse new files for this release. An index
-/// without the JSON API, or one that cannot be read, is a notice, never a failure.
-pub async fn check(
+/// What the index's JSON API says about a release, read before it is known which files
+/// will be sent (the lookup runs beside the simple-index lookup).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Window {
+    /// New files are accepted (or the index has no JSON API, or no such release).
+    Open,
+    /// Created more than 14 days ago: (first upload time as written, its age in days, host).
+    Closed(String, u64, String),
+    /// The API could not be read: why, and the URL.
+    Unknown(String, String),
+}
+
+/// Read the release's first upload time from the index's JSON API, within a short deadline.
+pub async fn lookup_window(
     client: &reqwest::Client,
     check_url: &Url,
     name: &str,
     version: &str,
-    files: &[&str],
-) -> Result<(), ReleaseClosed> {
+) -> Window {
     let url = match json_url(check_url, name, version) {
         Ok(url) => url,
         Err(error) => {
             tracing::debug!("no JSON API URL for {check_url}: {error}");
-            return Ok(());
+            return Window::Open;
         }
     };
     let deadline = DEADLINE.min(crate::http::idle_timeout());
     let pypi = matches!(url.host_str(), Some("pypi.org" | "test.pypi.org"));
+    let shown = crate::http::display_url(&url);
     let age = match tokio::time::timeout(deadline, lookup(client, &url)).await {
         Ok(Ok(age)) => age,
         Ok(Err(error)) if !pypi && error.is::<NotReleaseJson>() => {
             // Another kind of index answering that path with something else: no JSON API.
             tracing::debug!("{url}: {error:#}");
-            return Ok(());
+            return Window::Open;
         }
-        Ok(Err(error)) => {
-            unreadable(name, version, &url, &format!("{error:#}"));
-            return Ok(());
-        }
+        Ok(Err(error)) => return Window::Unknown(format!("{error:#}"), shown),
         Err(_) => {
-            unreadable(
-                name,
-                version,
-                &url,
-                &format!("no complete answer within {}s", deadline.as_secs_f64()),
+            return Window::Unknown(
+                format!("no complete answer within {}s", deadline.as_secs_f64()),
+                shown,
             );
-            return Ok(());
         }
     };
     let ReleaseAge::FirstUpload(first, written) = age else {
         tracing::debug!("{name} {version}: {age:?} at {url}");
-        return Ok(());
+        return Window::Open;
     };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
     let age = now.saturating_sub(first);
     if age <= MAX_AGE_DAYS * DAY {
-        return Ok(());
+        return Window::Open;
     }
-    Err(ReleaseClosed {
-        name: name.to_owned(),
-        version: version.to_owned(),
-        index: url.host_str().unwrap_or("the index").to_owned(),
-        first_upload: written,
-        age_days: age / DAY,
-        files: files.iter().map(|file| (*file).to_owned()).collect(),
-    })
+    let host = url.host_str().unwrap_or("the index").to_owned();
+    Window::Closed(written, age / DAY, host)
 }
 
-fn unreadable(name: &str, version: &str, url: &Url, why: &str) {
-    crate::actions::Console::notice(
-        "Release age unknown",
-        &format!(
-            "could not read {} ({why}), so the age of {name} {version} is unknown; PyPI and TestPyPI refuse new files for a release first published more than {MAX_AGE_DAYS} days ago",
-            crate::http::display_url(url)
-        ),
-    );
+/// Stop before any upload ([`ReleaseClosed`]) when `PyPI` would refuse new files (`files`) for
+/// this release; an unreadable API is a notice, never a failure.
+pub fn refuse_if_closed(
+    window: &Window,
+    name: &str,
+    version: &str,
+    files: &[&str],
+) -> anyhow::Result<()> {
+    match window {
+        Window::Open => Ok(()),
+        Window::Unknown(why, url) => {
+            crate::actions::Console::notice(
+                "Release age unknown",
+                &format!(
+                    "could not read {url} ({why}), so the age of {name} {version} is unknown; PyPI and TestPyPI refuse new files for a release first published more than {MAX_AGE_DAYS} days ago"
+                ),
+            );
+            Ok(())
+        }
+        Window::Closed(first_upload, age_days, index) => Err(ReleaseClosed {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            index: index.clone(),
+            first_upload: first_upload.clone(),
+            age_days: *age_days,
+            files: files.iter().map(|file| (*file).to_owned()).collect(),
+        }
+        .into()),
+    }
 }
 
 async fn lookup(client: &reqwest::Client, url: &Url) -> anyhow::Result<ReleaseAge> {
