@@ -580,28 +580,127 @@ fn without_digests_an_existing_asset_is_compared_by_downloading_it() {
     setup.assert_shapes();
 }
 
+/// `release: auto` (the default) with the token of a job that has only `id-token: write`:
+/// the dists are published, a notice and the step summary say how to get the release or
+/// silence the notice, and nothing is written on GitHub.
 #[test]
-fn a_token_without_contents_write_is_explained() {
+fn auto_publishes_and_explains_when_the_token_may_not_write_contents() {
     let setup = Setup::new();
-    setup.github.with_state(|state| state.deny = true);
-    let run = setup.run(&[]);
-    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    let read_only = setup.github.read_only_token();
+    let run = setup.run(&[("INPUT_GITHUB-TOKEN", &read_only)]);
+    ok(&run);
+    run.assert_no_secrets(&[&read_only]);
+    assert_eq!(setup.server.stored().len(), 2, "the dists are published");
+    let notice = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("::notice title=No GitHub release::"))
+        .unwrap_or_else(|| panic!("no notice:\n{}", run.stdout));
+    for needed in [
+        "no GitHub release was made for v0.3.0",
+        "contents: write   # the GitHub release",
+        "`release: false`",
+    ] {
+        assert!(notice.contains(needed), "{needed}: {notice}");
+    }
     assert!(
-        run.stdout.contains("permissions: contents: write"),
+        run.summary.contains("**No GitHub release was made.**")
+            && run.summary.contains("`release: false`"),
         "{}",
+        run.summary
+    );
+    // Known before the upload (the probe), so nothing was even tried.
+    assert!(
+        run.stdout.find("No GitHub release").unwrap()
+            > run
+                .stdout
+                .find("oidc_publish_demo-0.3.0.tar.gz: uploaded")
+                .unwrap(),
+        "the notice comes after the uploads:\n{}",
         run.stdout
     );
+    let calls: Vec<String> = setup
+        .github
+        .exchanges()
+        .iter()
+        .map(|e| format!("{} {} {}", e.status, e.method, e.path))
+        .collect();
+    assert_eq!(
+        calls,
+        ["403 POST /repos/octo-org/demo/releases/generate-notes"],
+        "one probe that creates nothing, refused"
+    );
+    assert!(setup.github.with_state(|state| state.releases.is_empty()));
+    assert_eq!(run.output("release-url").as_deref(), Some(""));
+    setup.assert_shapes();
+}
+
+/// When the probe cannot tell (GitHub failed it), the 403 of the create itself is the same
+/// notice under `auto`.
+#[test]
+fn auto_turns_a_403_on_create_into_the_notice_too() {
+    let setup = Setup::new();
+    setup
+        .github
+        .with_state(|state| state.generate_notes_status = Some(404));
+    let read_only = setup.github.read_only_token();
+    let run = setup.run(&[("INPUT_GITHUB-TOKEN", &read_only)]);
+    ok(&run);
     assert!(
-        run.stdout
-            .contains("contents: write   # create the GitHub release"),
+        run.stdout.contains("::notice title=No GitHub release::"),
         "{}",
         run.stdout
     );
     assert_eq!(
-        setup.server.stored().len(),
-        2,
-        "the dists are published first"
+        setup.calls("repos/create-release"),
+        1,
+        "the create was refused"
     );
+    assert!(setup.github.with_state(|state| state.releases.is_empty()));
+    assert_eq!(setup.server.stored().len(), 2);
+}
+
+/// `release: true` requires the release: without the permission the run stops before the
+/// first upload, saying how to grant it.
+#[test]
+fn release_true_without_contents_write_fails_before_uploading() {
+    let setup = Setup::new();
+    let read_only = setup.github.read_only_token();
+    let run = setup.run(&[
+        ("INPUT_GITHUB-TOKEN", &read_only),
+        ("INPUT_RELEASE", "true"),
+    ]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("no `contents: write`")
+            && run
+                .stdout
+                .contains("contents: write   # the GitHub release")
+            && run.stdout.contains("nothing was uploaded"),
+        "{}",
+        run.stdout
+    );
+    assert!(setup.server.stored().is_empty(), "nothing may be uploaded");
+    // A token denied everything (reads too) is refused the same way.
+    let denied = Setup::new();
+    denied.github.with_state(|state| state.deny = true);
+    let run = denied.run(&[("INPUT_RELEASE", "true")]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(denied.server.stored().is_empty());
+}
+
+#[test]
+fn release_true_on_a_run_not_for_a_tag_fails_before_uploading() {
+    let setup = Setup::new();
+    let run = setup.run(&[("GITHUB_REF", "refs/heads/main"), ("INPUT_RELEASE", "true")]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("the run is not for a tag") && run.stdout.contains("release: auto"),
+        "{}",
+        run.stdout
+    );
+    assert!(setup.server.stored().is_empty());
+    assert!(setup.github.exchanges().is_empty());
 }
 
 #[test]
