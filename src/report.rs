@@ -467,10 +467,21 @@ impl Report {
             text.push_str(&format!("\nAttestations: {}\n", escape(attestations)));
         }
         if let Some(skipped) = &self.release_skipped {
-            text.push_str(&format!(
-                "\n**No GitHub release was made.** {}\n",
-                escape(skipped)
-            ));
+            // The permissions YAML of the reason as a code block, the rest as text.
+            let yaml = crate::release::gate::PERMISSIONS_YAML;
+            let rendered = match skipped.split_once(yaml) {
+                Some((before, after)) => format!(
+                    "{}\n\n```yaml\n{}\n```\n\n{}",
+                    escape(before.trim()),
+                    yaml.lines()
+                        .map(|line| line.strip_prefix("  ").unwrap_or(line))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    escape(after.trim())
+                ),
+                None => escape(skipped),
+            };
+            text.push_str(&format!("\n**No GitHub release**: {rendered}\n"));
         }
         if let Some(release) = &self.release {
             text.push_str(&format!(

@@ -604,7 +604,11 @@ fn auto_publishes_and_explains_when_the_token_may_not_write_contents() {
         assert!(notice.contains(needed), "{needed}: {notice}");
     }
     assert!(
-        run.summary.contains("**No GitHub release was made.**")
+        run.summary
+            .contains("**No GitHub release**: the dists are published")
+            && run
+                .summary
+                .contains("```yaml\npermissions:\n  contents: write")
             && run.summary.contains("`release: false`"),
         "{}",
         run.summary
