@@ -987,3 +987,105 @@ fn measured_run(setup: &Setup, release: &str) -> (u64, String) {
         .unwrap();
     (peak_kb, stdout)
 }
+
+/// Another job of the same run is uploading the same dist to the same release (its asset is
+/// unfinished, holding the name): the upload's 422 is waited out, the finished asset compared
+/// and kept, never deleted from under the other job.
+#[test]
+fn an_asset_another_job_is_uploading_is_awaited_not_deleted() {
+    let setup = Setup::new();
+    setup.github.with_state(|state| {
+        state.peer_uploads = 1;
+        // Within the few backoff steps a run waits (20 ms base in tests, 500 ms in production).
+        state.peer_upload_takes = std::time::Duration::from_millis(100);
+    });
+    let run = setup.run(&[]);
+    ok(&run);
+    assert!(
+        run.stdout.contains("another job attached the same file"),
+        "{}",
+        run.stdout
+    );
+    let release = only_release(&setup, TAG);
+    assert!(!release.draft);
+    assert_eq!(asset_digests(&release), expected_assets(&setup));
+    assert_eq!(setup.calls("repos/delete-release-asset"), 0);
+    setup.assert_shapes();
+}
+
+/// On a tag push two jobs of one run (the guide's `PyPI` and `TestPyPI` jobs, given
+/// `contents: write`) make the release of the same tag at the same time. Whoever creates or
+/// publishes first wins and the other joins: one published release, no draft left behind,
+/// every dist attached once, both jobs green with the same release id. Repeated with fresh
+/// state to meet different interleavings.
+#[test]
+fn two_jobs_releasing_one_tag_at_once_leave_one_release() {
+    for round in 0..4 {
+        let github = GitHubFake::start();
+        let jobs: Vec<(PypiServer, Workspace)> = (0..2)
+            .map(|_| {
+                let workspace = Workspace::new().with_sample_dists();
+                std::fs::copy(
+                    repo_root().join("examples/sample-project/CHANGELOG.md"),
+                    workspace.path().join("CHANGELOG.md"),
+                )
+                .unwrap();
+                (PypiServer::start(), workspace)
+            })
+            .collect();
+        let api = github.api_url();
+        let token = github.token();
+        let runs: Vec<RunOutput> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|(server, workspace)| {
+                    let (api, token) = (&api, &token);
+                    scope.spawn(move || {
+                        let upload = server.upload_url();
+                        workspace.run(&[
+                            ("INPUT_REPOSITORY-URL", &upload),
+                            ("INPUT_PASSWORD", &server.token),
+                            ("GITHUB_API_URL", api),
+                            ("INPUT_GITHUB-TOKEN", token),
+                            ("GITHUB_REF", "refs/tags/v0.3.0"),
+                            ("GITHUB_SERVER_URL", "https://github.com"),
+                        ])
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for run in &runs {
+            assert_eq!(
+                run.code,
+                Some(0),
+                "round {round}: {}\n{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+        let releases = github.with_state(|state| state.releases_with_tag(TAG));
+        assert_eq!(releases.len(), 1, "round {round}: {releases:#?}");
+        let release = &releases[0];
+        assert!(!release.draft, "round {round}");
+        let mut names: Vec<(String, String)> = release
+            .assets
+            .iter()
+            .map(|a| (a.name.clone(), a.state.clone()))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                (WHEEL.to_owned(), "uploaded".to_owned()),
+                (SDIST.to_owned(), "uploaded".to_owned())
+            ],
+            "round {round}"
+        );
+        for run in &runs {
+            assert_eq!(run.output("release-id"), Some(release.id.to_string()));
+        }
+        let (problems, _) = openapi::check(&github.exchanges());
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}

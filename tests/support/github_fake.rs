@@ -116,6 +116,13 @@ pub struct State {
     /// and answer nothing for `stall_for` (a connection that died without a reset).
     pub stall_uploads: u32,
     pub stall_for: std::time::Duration,
+    /// The next N uploads meet another job of the same run uploading the same file to the
+    /// same release: its asset (`open`, our bytes) holds the name, so the upload answers
+    /// 422 `already_exists`; it finishes `peer_upload_takes` later.
+    pub peer_uploads: u32,
+    pub peer_upload_takes: std::time::Duration,
+    /// Assets that become `uploaded` at the given time (a peer's upload in flight).
+    finishing: Vec<(u64, std::time::Instant)>,
 }
 
 impl State {
@@ -165,6 +172,11 @@ impl State {
             state: state.to_owned(),
         });
         id
+    }
+
+    /// Mark an asset to become `uploaded` at `at`.
+    pub fn finish_later(&mut self, asset_id: u64, at: std::time::Instant) {
+        self.finishing.push((asset_id, at));
     }
 
     pub fn releases_with_tag(&self, tag: &str) -> Vec<FakeRelease> {
@@ -269,6 +281,9 @@ impl GitHubFake {
             upload_bytes_per_second: None,
             stall_uploads: 0,
             stall_for: std::time::Duration::from_secs(10),
+            peer_uploads: 0,
+            peer_upload_takes: std::time::Duration::from_millis(300),
+            finishing: Vec::new(),
         }));
         let config = Config {
             port,
@@ -407,6 +422,21 @@ async fn handle(shared: Shared, config: Config, request: axum::extract::Request)
             .unwrap_or_default(),
     };
     let mut state = shared.lock().unwrap();
+    let now = std::time::Instant::now();
+    let done: Vec<u64> = state
+        .finishing
+        .iter()
+        .filter(|(_, at)| *at <= now)
+        .map(|(id, _)| *id)
+        .collect();
+    state.finishing.retain(|(_, at)| *at > now);
+    for release in &mut state.releases {
+        for asset in &mut release.assets {
+            if done.contains(&asset.id) {
+                "uploaded".clone_into(&mut asset.state);
+            }
+        }
+    }
     let (operation, answer, request_json) =
         route(&mut state, &config, &method, &path, &query, &headers, &body);
     state.exchanges.push(Exchange {
