@@ -156,12 +156,16 @@ pub fn check_releases(dists: &[Dist]) -> Vec<String> {
                 if several { " per project" } else { "" }
             ));
         }
-        let sdists: Vec<&str> = dists
-            .iter()
-            .filter(|dist| dist.kind() == DistKind::Sdist)
-            .map(|dist| dist.file_name())
-            .collect();
-        if sdists.len() > 1 {
+        // One sdist per release: per version (two versions are the error above already).
+        let mut sdists_by_version: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for dist in dists.iter().filter(|dist| dist.kind() == DistKind::Sdist) {
+            let version = dist.metadata.version().map(pep440).unwrap_or_default();
+            sdists_by_version
+                .entry(version)
+                .or_default()
+                .push(dist.file_name());
+        }
+        for sdists in sdists_by_version.values().filter(|sdists| sdists.len() > 1) {
             let (of, stale) = if several {
                 (
                     format!(" of `{project}`"),
