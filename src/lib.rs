@@ -505,6 +505,9 @@ pub fn error_title(error: &anyhow::Error) -> String {
     {
         return "Upload failed".to_owned();
     }
+    if error.is::<release::gate::ReleaseImpossible>() {
+        return "GitHub release impossible (nothing uploaded)".to_owned();
+    }
     if error.is::<ReleaseWithheld>() {
         return "GitHub release withheld".to_owned();
     }
