@@ -179,9 +179,15 @@ struct JobRun {
 
 impl JobRun {
     fn new() -> Self {
+        Self::with_dists_in("dist")
+    }
+
+    /// The dists downloaded into `folder` of the workspace.
+    fn with_dists_in(folder: &str) -> Self {
         let root = tempfile::tempdir().unwrap();
+        let dists = format!("github/workspace/{folder}");
         for folder in [
-            "github/workspace/dist",
+            dists.as_str(),
             "github/file_commands",
             "github/workflow",
             "github/home",
@@ -192,7 +198,7 @@ impl JobRun {
         for name in FILES {
             std::fs::copy(
                 repo_root().join("examples/dist").join(name),
-                root.path().join("github/workspace/dist").join(name),
+                root.path().join(&dists).join(name),
             )
             .unwrap();
         }
@@ -493,4 +499,44 @@ fn the_guides_two_jobs_on_a_tag_push_both_succeed() {
         }
     });
     assert!(github.with_state(|state| state.releases.is_empty()));
+}
+
+/// A workflow written for pypa's action with its deprecated snake_case inputs keeps working:
+/// the runner passes `INPUT_PACKAGES_DIR` etc. next to the empty kebab-case inputs, and the
+/// values take effect.
+#[test]
+fn pypas_deprecated_input_spellings_still_work() {
+    const OLD_STYLE: Job = Job {
+        id: "publish-to-testpypi",
+        // (The loopback index reaches the binary as `INPUT_REPOSITORY-URL`, as in every test
+        // here; the canonical name wins over `repository_url`.)
+        with: &[
+            ("repository_url", "https://test.pypi.org/legacy/"),
+            ("packages_dir", "wheelhouse/"),
+            ("print_hash", "false"),
+            ("skip_existing", "true"),
+        ],
+        environment: "testpypi",
+    };
+    let git_ref = "refs/heads/main";
+    let peers = Peers::start(&OLD_STYLE, git_ref);
+    let github = GitHubFake::start();
+    let token = github.read_only_token();
+    let job = JobRun::with_dists_in("wheelhouse");
+    let inputs = runner_inputs(OLD_STYLE.with, &token);
+    assert_eq!(
+        inputs["INPUT_PACKAGES-DIR"], "",
+        "no default on the canonical input"
+    );
+    assert_eq!(inputs["INPUT_PACKAGES_DIR"], "wheelhouse/");
+    let run = job.run(&OLD_STYLE, git_ref, &peers, &github, &token);
+    ok(&run);
+    assert!(
+        run.stdout.contains("verified in") && run.stdout.contains("wheelhouse"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("sha256      "), "print_hash: false");
+    let stored = peers.server.stored();
+    assert_eq!(stored.len(), 2, "{stored:?}");
 }
