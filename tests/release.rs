@@ -676,7 +676,7 @@ fn release_true_without_contents_write_fails_before_uploading() {
     ]);
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.contains("no `contents: write`")
+        run.stdout.contains("the token lacks `contents: write`")
             && run
                 .stdout
                 .contains("contents: write   # the GitHub release")

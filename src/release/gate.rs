@@ -53,7 +53,7 @@ pub const PERMISSIONS_YAML: &str = "  permissions:\n    contents: write   # the 
 #[must_use]
 pub fn no_permission_notice(tag: &str) -> String {
     format!(
-        "the dists are published, but no GitHub release was made for {tag}: GitHub refused this job's token the release (403 Resource not accessible by integration), so it lacks `contents: write`. To have this step make the release, give the job\n\n{PERMISSIONS_YAML}\n\nTo publish only and silence this notice, set `release: false`."
+        "the dists are published, but no GitHub release was made for {tag}: GitHub did not let this job's token make it (403 Resource not accessible by integration), so the token lacks `contents: write`. To have this step make the release, give the job\n\n{PERMISSIONS_YAML}\n\nTo publish only and silence this notice, set `release: false`."
     )
 }
 
@@ -130,7 +130,7 @@ async fn probe(
         Err(error) if error.permission_denied() => match settings.release {
             ReleaseMode::Required => Err(ReleaseImpossible {
                 problem: format!(
-                    "`release: true`, but GitHub refuses this job's token the release for {tag} (403 Resource not accessible by integration: no `contents: write`)"
+                    "`release: true`, but GitHub does not let this job's token make the release for {tag} (403 Resource not accessible by integration: the token lacks `contents: write`)"
                 ),
                 fix: format!(
                     "Give the job\n\n{PERMISSIONS_YAML}\n\nor set `release: auto` (publish, and release only when allowed) or `release: false`"
