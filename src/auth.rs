@@ -114,7 +114,9 @@ enum Advice {
     Warning(&'static str, String),
 }
 
-fn on_pypi(settings: &crate::inputs::Settings) -> bool {
+/// Whether the upload goes to pypi.org or test.pypi.org.
+#[must_use]
+pub fn on_pypi(settings: &crate::inputs::Settings) -> bool {
     matches!(
         settings.repository_url.host_str(),
         Some("upload.pypi.org" | "pypi.org" | "test.pypi.org")

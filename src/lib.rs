@@ -98,6 +98,11 @@ async fn publish(
         .collect();
     let authenticator =
         auth::Authenticator::select(settings, runner, &client, &report.name, &names).await?;
+    if matches!(authenticator, auth::Authenticator::Static(_)) && auth::on_pypi(settings) {
+        // As pypa's action does: the summary links the pages that create a Trusted Publisher
+        // for this workflow, prefilled.
+        report.publisher_links = auth::publisher_links(settings, runner, &names);
+    }
     let uploader = Uploader {
         client: &client,
         upload_client: http::upload_client()?,

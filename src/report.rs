@@ -76,6 +76,8 @@ pub struct Report {
     index: BTreeMap<String, usize>,
     pub confirmed: Option<Confirmation>,
     pub release: Option<ReleaseOutcome>,
+    /// Token mode on pypi.org: the pages that create a Trusted Publisher for this workflow.
+    pub publisher_links: Vec<String>,
     /// Why no release was made although one could have been (`release: auto`), with the fix.
     pub release_skipped: Option<String>,
     pub attestations: Option<String>,
@@ -466,6 +468,14 @@ impl Report {
         if let Some(attestations) = &self.attestations {
             text.push_str(&format!("\nAttestations: {}\n", escape(attestations)));
         }
+        if !self.publisher_links.is_empty() {
+            text.push_str(
+                "\n**Publish without a stored token**: a Trusted Publisher for this workflow can be created at (logged in as an owner of the project):\n\n",
+            );
+            for link in &self.publisher_links {
+                text.push_str(&format!("- <{link}>\n"));
+            }
+        }
         if let Some(skipped) = &self.release_skipped {
             // The permissions YAML of the reason as a code block, the rest as text.
             let yaml = crate::release::gate::PERMISSIONS_YAML;
@@ -517,7 +527,30 @@ pub fn human_size(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::Confirmation;
+    use super::{Confirmation, ProjectReport, Report};
+
+    #[test]
+    fn the_summary_links_the_trusted_publisher_pages_in_token_mode() {
+        let report = Report {
+            projects: vec![ProjectReport {
+                name: "demo".to_owned(),
+                normalized: "demo".to_owned(),
+                version: "1.0".to_owned(),
+                ..ProjectReport::default()
+            }],
+            publisher_links: vec![
+                "https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=o&repository=r&workflow_filename=w.yml".to_owned(),
+            ],
+            ..Report::default()
+        };
+        let summary = report.summary_markdown();
+        assert!(summary.starts_with("## demo 1.0\n"), "{summary}");
+        assert!(
+            summary.contains("**Publish without a stored token**")
+                && summary.contains("- <https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=o&repository=r&workflow_filename=w.yml>\n"),
+            "{summary}"
+        );
+    }
 
     #[test]
     fn confirmations_of_several_projects_combine_to_the_worst() {
