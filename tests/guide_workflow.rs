@@ -540,3 +540,27 @@ fn pypas_deprecated_input_spellings_still_work() {
     let stored = peers.server.stored();
     assert_eq!(stored.len(), 2, "{stored:?}");
 }
+
+/// As pypa's action: a user name and password for pypi.org (which refuses them since 2FA
+/// became mandatory) is an error before anything is sent, pointing to Trusted Publishing.
+#[test]
+fn a_user_name_and_password_for_pypi_org_is_refused_before_anything_is_sent() {
+    let workspace = support::Workspace::new().with_sample_dists();
+    let run = workspace.run(&[
+        ("INPUT_USER", "octocat"),
+        ("INPUT_PASSWORD", "correct-horse-battery-staple"),
+        (
+            "GITHUB_WORKFLOW_REF",
+            "octo-org/demo/.github/workflows/publish.yml@refs/heads/main",
+        ),
+    ]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("PyPI refuses uploads with a user name and password")
+            && run.stdout.contains(
+                "https://pypi.org/manage/project/oidc-publish-demo/settings/publishing/?provider=github&owner=octo-org&repository=demo&workflow_filename=publish.yml"
+            ),
+        "{}",
+        run.stdout
+    );
+}
