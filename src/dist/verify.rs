@@ -88,14 +88,18 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
         }
     }
     check_descriptions(settings, to_pypi, dists, &mut report);
+    // The per-release rules hold per project (several projects may share packages-dir).
+    report.errors.extend(crate::project::check_releases(dists));
     let set = check_set(dists);
     report.errors.extend(set.errors);
     report.warnings.extend(set.warnings);
     if settings.check_version {
         if let Some(tag) = &settings.tag {
-            report
-                .errors
-                .extend(check_version(tag, settings.tag_source, dists));
+            report.errors.extend(crate::project::check_version(
+                tag,
+                settings.tag_source,
+                dists,
+            ));
         }
     }
     report
@@ -201,60 +205,19 @@ fn is_direct_reference(requirement: &str) -> bool {
     super::pep508::parse_requirement(requirement).is_ok_and(|parsed| parsed.url.is_some())
 }
 
-/// Checks across the whole set: one name and one version, at most one sdist, no file twice
-/// under two spellings.
+/// Checks across the whole set: no file twice under two spellings. (The per-release rules,
+/// one version and at most one sdist, are per project: [`crate::project::check_releases`].)
 #[must_use]
 pub fn check_set(dists: &[Dist]) -> Report {
     let mut report = Report::default();
-    let mut names: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    let mut versions: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut spellings: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for dist in dists {
-        let file = dist.file_name();
-        if let Some(name) = dist.metadata.name() {
-            names.entry(normalize_name(name)).or_default().push(file);
-        }
-        if let Some(version) = dist.metadata.version() {
-            let key =
-                Version::from_str(version).map_or_else(|_| version.to_owned(), |v| v.to_string());
-            versions.entry(key).or_default().push(file);
-        }
         if dist.kind() == DistKind::Wheel {
             spellings
                 .entry(canonical_file_name(&dist.filename))
                 .or_default()
-                .push(file);
+                .push(dist.file_name());
         }
-    }
-    let describe = |groups: &BTreeMap<String, Vec<&str>>| {
-        groups
-            .iter()
-            .map(|(key, files)| format!("{key} ({})", files.join(", ")))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    if names.len() > 1 {
-        report.errors.push(format!(
-            "the dists belong to different projects: {}; publish one project per step (packages-dir per project)",
-            describe(&names)
-        ));
-    }
-    if versions.len() > 1 {
-        report.errors.push(format!(
-            "the dists have different versions: {}; remove stale dists from packages-dir (`rm -rf dist` before the build) so one version is published",
-            describe(&versions)
-        ));
-    }
-    let sdists: Vec<&str> = dists
-        .iter()
-        .filter(|dist| dist.kind() == DistKind::Sdist)
-        .map(Dist::file_name)
-        .collect();
-    if sdists.len() > 1 {
-        report.errors.push(format!(
-            "more than one sdist ({}); an index accepts only one sdist per release. Keep the one your build made and delete the others",
-            sdists.join(", ")
-        ));
     }
     for files in spellings.values().filter(|files| files.len() > 1) {
         report.errors.push(format!(
