@@ -2,8 +2,33 @@
 //! (what `PyPI` validates with): identifiers and operators are case-insensitive (`mit` is
 //! `MIT`), a `+` suffix is allowed, `LicenseRef-` names are free-form, and the structure is
 //! a boolean expression of `AND`, `OR`, `WITH` and parentheses. Messages name the identifier as
-//! written (`packaging` shows it lower-cased). The identifiers come from the
-//! `spdx` crate's copy of the SPDX license list.
+//! written (`packaging` shows it lower-cased). The identifiers are `packaging`'s own list,
+//! embedded at build time from `spdx-ids.txt` (`scripts/update-license-ids.py` writes it), so an
+//! identifier newer than `PyPI`'s `packaging` is refused as `PyPI` refuses it.
+
+use std::sync::LazyLock;
+
+const IDS: &str = include_str!("spdx-ids.txt");
+
+/// (licenses, exceptions) as listed.
+static KNOWN: LazyLock<(Vec<&'static str>, Vec<&'static str>)> = LazyLock::new(|| {
+    let mut licenses = Vec::new();
+    let mut exceptions = Vec::new();
+    for line in IDS.lines() {
+        if let Some(id) = line.strip_prefix("license ") {
+            licenses.push(id);
+        } else if let Some(id) = line.strip_prefix("exception ") {
+            exceptions.push(id);
+        }
+    }
+    (licenses, exceptions)
+});
+
+/// The embedded identifier list, for the staleness test.
+#[must_use]
+pub fn embedded_ids() -> &'static str {
+    IDS
+}
 
 /// The normalised expression, or `packaging`'s message for why it is invalid.
 pub fn canonicalize(raw: &str) -> Result<String, String> {
@@ -48,11 +73,12 @@ pub fn canonicalize(raw: &str) -> Result<String, String> {
             continue;
         }
         if normalized.last().is_some_and(|last| last == "WITH") {
-            let exception = spdx::identifiers::EXCEPTIONS
+            let exception = KNOWN
+                .1
                 .iter()
-                .find(|exception| exception.name.eq_ignore_ascii_case(token))
+                .find(|exception| exception.eq_ignore_ascii_case(token))
                 .ok_or_else(|| format!("Unknown license exception: '{original}'"))?;
-            normalized.push(exception.name.to_owned());
+            normalized.push((*exception).to_owned());
             continue;
         }
         let (name, suffix) = match token.strip_suffix('+') {
@@ -77,11 +103,12 @@ pub fn canonicalize(raw: &str) -> Result<String, String> {
             normalized.push(format!("LicenseRef-{written}{suffix}"));
             continue;
         }
-        let license = spdx::identifiers::LICENSES
+        let license = KNOWN
+            .0
             .iter()
-            .find(|license| license.name.eq_ignore_ascii_case(name))
+            .find(|license| license.eq_ignore_ascii_case(name))
             .ok_or_else(|| format!("Unknown license: '{original}'"))?;
-        normalized.push(format!("{}{suffix}", license.name));
+        normalized.push(format!("{license}{suffix}"));
     }
     Ok(normalized.join(" ").replace("( ", "(").replace(" )", ")"))
 }
