@@ -8,6 +8,7 @@ pub mod actions;
 pub mod attest;
 pub mod auth;
 pub mod changelog;
+pub mod console;
 pub mod dist;
 pub mod http;
 pub mod index;

@@ -269,8 +269,12 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
                     stream.write_all(b"\r\n").await?;
                 }
                 let filler = vec![b'a'; 64 * 1024];
-                let chunk = [format!("{:x}\r\n", filler.len()).into_bytes(), filler, b"\r\n".to_vec()]
-                    .concat();
+                let chunk = [
+                    format!("{:x}\r\n", filler.len()).into_bytes(),
+                    filler,
+                    b"\r\n".to_vec(),
+                ]
+                .concat();
                 // Until the client hangs up (a write fails).
                 while stream.write_all(&chunk).await.is_ok() {}
                 return Ok(());

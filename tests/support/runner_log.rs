@@ -116,7 +116,9 @@ impl JobLog {
         if name.eq_ignore_ascii_case("stop-commands") {
             let invalid = data.is_empty()
                 || data.eq_ignore_ascii_case("pause-logging")
-                || REGISTERED.iter().any(|known| known.eq_ignore_ascii_case(&data));
+                || REGISTERED
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(&data));
             if invalid {
                 self.entries.push(Entry::Failed(self.mask(raw)));
                 return true;
@@ -142,13 +144,11 @@ impl JobLog {
             self.output(raw);
         }
         match lower.as_str() {
-            "add-mask" => {
-                if !data.trim().is_empty() {
-                    self.masks.push(data.clone());
-                    for piece in data.split(['\r', '\n']).map(str::trim) {
-                        if !piece.is_empty() {
-                            self.masks.push(piece.to_owned());
-                        }
+            "add-mask" if !data.trim().is_empty() => {
+                self.masks.push(data.clone());
+                for piece in data.split(['\r', '\n']).map(str::trim) {
+                    if !piece.is_empty() {
+                        self.masks.push(piece.to_owned());
                     }
                 }
             }
@@ -256,7 +256,10 @@ fn parse_v2(line: &str, registered: &[String]) -> Option<Parsed> {
     let end = rest.find("::")?;
     let info = &rest[..end];
     let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
-    if !registered.iter().any(|known| known.eq_ignore_ascii_case(name)) {
+    if !registered
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(name))
+    {
         return None;
     }
     let mut parsed = BTreeMap::new();
@@ -267,11 +270,7 @@ fn parse_v2(line: &str, registered: &[String]) -> Option<Parsed> {
             }
         }
     }
-    Some((
-        name.to_owned(),
-        parsed,
-        unescape_data(&rest[end + 2..]),
-    ))
+    Some((name.to_owned(), parsed, unescape_data(&rest[end + 2..])))
 }
 
 /// `ActionCommand.TryParse`: `##[name k=v;k=v]data` anywhere in the line.
@@ -281,7 +280,10 @@ fn parse_v1(line: &str, registered: &[String]) -> Option<Parsed> {
     let close = after.find(']')?;
     let info = &after[..close];
     let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
-    if !registered.iter().any(|known| known.eq_ignore_ascii_case(name)) {
+    if !registered
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(name))
+    {
         return None;
     }
     let mut parsed = BTreeMap::new();

@@ -1,0 +1,421 @@
+//! Hostile input against the real binary (issue 12): a hostile peer on 127.0.0.1 plays the
+//! index, GitHub's OIDC token endpoint and the GitHub API; crafted dists, changelogs and URLs
+//! come from the workspace. Each attack's outcome is asserted on the job log a reader would see,
+//! as GitHub's runner turns stdout and stderr into it (`support::runner_log`, written from
+//! actions/runner): no secret readable, no injected workflow command in effect; memory (the
+//! kernel's peak RSS of the binary) and time bounded where the attack is about them.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code (and the shared support module): a failed unwrap is a failed test"
+)]
+
+mod support;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use support::hostile::{Hostile, Play};
+use support::oidc_fake::GithubOidc;
+use support::runner_log::JobLogs;
+use support::{Limits, Measured, RunOutput, Workspace, repo_root};
+
+const WHEEL: &str = "oidc_publish_demo-0.3.0-py3-none-any.whl";
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn minted(token: &str) -> Play {
+    Play::json(
+        200,
+        &json!({"success": true, "token": token, "expires": unix_now() + 900}),
+    )
+}
+
+/// A hostile index that does Trusted Publishing honestly enough: audience `pypi` (a loopback
+/// index may ask for it), the given tokens minted in turn, no project page, uploads accepted.
+fn trusted_index(tokens: &[&str]) -> Hostile {
+    let index = Hostile::start();
+    index
+        .on(
+            "GET",
+            "/_/oidc/audience",
+            vec![Play::json(200, &json!({"audience": "pypi"}))],
+        )
+        .on(
+            "POST",
+            "/_/oidc/mint-token",
+            tokens.iter().map(|token| minted(token)).collect(),
+        )
+        .on(
+            "GET",
+            "/simple/",
+            vec![Play::text(404, "text/plain", "no such project")],
+        );
+    index
+}
+
+fn env_refs<'a>(pairs: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    pairs
+        .iter()
+        .map(|(key, value)| (*key, value.as_str()))
+        .collect()
+}
+
+/// The sample wheel with its METADATA replaced by `edit(METADATA)`, RECORD updated to match.
+fn write_wheel(dist: &Path, edit: impl Fn(&str) -> String) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let source = repo_root().join("examples/dist").join(WHEEL);
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(source).unwrap()).unwrap();
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    for index in 0..archive.len() {
+        let mut file = archive.by_index(index).unwrap();
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).unwrap();
+        members.push((file.name().to_owned(), data));
+    }
+    let metadata_name = "oidc_publish_demo-0.3.0.dist-info/METADATA";
+    let record_name = "oidc_publish_demo-0.3.0.dist-info/RECORD";
+    for (name, data) in &mut members {
+        if name == metadata_name {
+            *data = edit(&String::from_utf8_lossy(data)).into_bytes();
+        }
+    }
+    let mut record = String::new();
+    for (name, data) in members.iter().filter(|(name, _)| name != record_name) {
+        let digest =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(data));
+        record.push_str(&format!("{name},sha256={digest},{}\n", data.len()));
+    }
+    record.push_str(&format!("{record_name},,\n"));
+    std::fs::create_dir_all(dist).unwrap();
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(dist.join(WHEEL)).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in &members {
+        writer.start_file(name.as_str(), options).unwrap();
+        if name == record_name {
+            writer.write_all(record.as_bytes()).unwrap();
+        } else {
+            writer.write_all(data).unwrap();
+        }
+    }
+    writer.finish().unwrap();
+}
+
+/// Run, then read the job log as the runner would show it.
+fn attack(workspace: &Workspace, env: &[(&str, String)]) -> (RunOutput, JobLogs) {
+    let (run, _) = attack_measured(workspace, env, Limits::default());
+    let logs = JobLogs::of(&run.stdout, &run.stderr);
+    (run, logs)
+}
+
+fn attack_measured(
+    workspace: &Workspace,
+    env: &[(&str, String)],
+    limits: Limits,
+) -> (RunOutput, Measured) {
+    workspace.run_measured(&env_refs(env), limits)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 1: untrusted text cannot become workflow commands, so tokens cannot leak.
+
+#[test]
+fn a_metadata_version_cannot_stop_commands_and_leak_the_minted_token() {
+    let workspace = Workspace::new();
+    write_wheel(&workspace.path().join("dist"), |metadata| {
+        metadata.replacen(
+            "Metadata-Version: 2.4",
+            "Metadata-Version: 2.4\r::stop-commands::pwned-by-metadata",
+            1,
+        )
+    });
+    let token = format!("pypi-minted-{:032x}", rand_u128());
+    let index = trusted_index(&[&token]);
+    index.on(
+        "POST",
+        "/legacy/",
+        vec![Play::text(200, "text/plain", "OK")],
+    );
+    let github = GithubOidc::start();
+    let mut env = vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", index.url())),
+        ("INPUT_VERIFY-METADATA", "false".to_owned()),
+        ("INPUT_ATTESTATIONS", "false".to_owned()),
+    ];
+    env.extend(github.env());
+    let (run, logs) = attack(&workspace, &env);
+    assert!(
+        index
+            .received()
+            .iter()
+            .any(|r| r.method == "POST" && r.path == "/legacy/"),
+        "the upload did not happen, so the attack proves nothing:\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let mut secrets = github.secrets();
+    secrets.push(token);
+    logs.assert_no_secrets(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+    logs.assert_no_injected_command("pwned");
+    assert!(
+        logs.text().contains("stop-commands") && logs.text().contains("pwned-by-metadata"),
+        "the hostile text is shown as text:\n{}",
+        logs.text()
+    );
+}
+
+#[test]
+fn an_index_message_cannot_stop_commands_before_the_token_is_minted_again() {
+    let workspace = Workspace::new().with_sample_dists();
+    let (first, second) = (
+        format!("pypi-first-{:032x}", rand_u128()),
+        format!("pypi-second-{:032x}", rand_u128()),
+    );
+    let index = trusted_index(&[&first, &second]);
+    let message = "Invalid or non-existent authentication information.\n::stop-commands::pwned-by-index\r##[set-output name=pwned]x";
+    index.on(
+        "POST",
+        "/legacy/",
+        vec![
+            Play::json(403, &json!({ "message": message })),
+            Play::text(200, "text/plain", "OK"),
+        ],
+    );
+    let github = GithubOidc::start();
+    let mut env = vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", index.url())),
+        ("INPUT_ATTESTATIONS", "false".to_owned()),
+        ("INPUT_UPLOAD-CONCURRENCY", "1".to_owned()),
+    ];
+    env.extend(github.env());
+    let (run, logs) = attack(&workspace, &env);
+    let mints = index
+        .received()
+        .iter()
+        .filter(|r| r.path == "/_/oidc/mint-token")
+        .count();
+    assert_eq!(
+        mints, 2,
+        "the refused token must be minted again:\n{}{}",
+        run.stdout, run.stderr
+    );
+    let mut secrets = github.secrets();
+    secrets.extend([first, second]);
+    logs.assert_no_secrets(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+    logs.assert_no_injected_command("pwned");
+}
+
+#[test]
+fn an_audience_shown_in_the_debug_log_cannot_inject_commands() {
+    let workspace = Workspace::new().with_sample_dists();
+    let index = Hostile::start();
+    index.on(
+        "GET",
+        "/_/oidc/audience",
+        vec![Play::json(
+            200,
+            &json!({"audience": "custom-index\r::stop-commands::pwned-by-audience"}),
+        )],
+    );
+    let github = GithubOidc::start();
+    let mut env = vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", index.url())),
+        ("RUNNER_DEBUG", "1".to_owned()),
+    ];
+    env.extend(github.env());
+    let (_, logs) = attack(&workspace, &env);
+    logs.assert_no_secrets(
+        &github
+            .secrets()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    logs.assert_no_injected_command("pwned");
+}
+
+#[test]
+fn changelog_text_in_the_dry_run_cannot_inject_commands() {
+    let workspace = Workspace::new().with_sample_dists();
+    std::fs::write(
+        workspace.path().join("CHANGELOG.md"),
+        "# Changelog\n\n## 0.3.0\n\n- fixed\n##[set-output name=pwned]yes\n::warning::pwned-by-changelog\n\u{ad}::error::pwned-soft-hyphen\n",
+    )
+    .unwrap();
+    let env = vec![
+        ("INPUT_DRY-RUN", "true".to_owned()),
+        ("INPUT_TAG", "v0.3.0".to_owned()),
+    ];
+    let (run, logs) = attack(&workspace, &env);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    logs.assert_no_injected_command("pwned");
+    assert!(
+        logs.text().contains("pwned-by-changelog"),
+        "{}",
+        logs.text()
+    );
+}
+
+/// The hostile peer as the GitHub API of `octo-org/demo`, with `html_url` and asset `state`
+/// carrying commands. `upload` is where the release's `upload_url` points.
+fn hostile_github(api: &Hostile, upload: &str, html_url: &str) {
+    let release = json!({
+        "id": 7, "tag_name": "v0.3.0", "name": "v0.3.0", "body": "notes", "draft": true,
+        "prerelease": false, "html_url": html_url,
+        "upload_url": format!("{upload}repos/octo-org/demo/releases/7/assets{{?name,label}}"),
+    });
+    let mut published = release.clone();
+    published["draft"] = json!(false);
+    let asset = |name: &str, state: &str| {
+        json!({"id": 9, "name": name, "size": 1, "state": state,
+               "url": format!("{}repos/octo-org/demo/releases/assets/9", api.url())})
+    };
+    api.on(
+        "GET",
+        "/repos/octo-org/demo/releases/tags/",
+        vec![Play::text(404, "application/json", "{}")],
+    )
+    .on(
+        "GET",
+        "/repos/octo-org/demo/releases?",
+        vec![Play::json(200, &json!([]))],
+    )
+    .on(
+        "GET",
+        "/repos/octo-org/demo/git/ref/",
+        vec![Play::text(404, "application/json", "{}")],
+    )
+    .on(
+        "POST",
+        "/repos/octo-org/demo/releases/generate-notes",
+        vec![Play::json(
+            200,
+            &json!({"name": "v0.3.0", "body": "generated"}),
+        )],
+    )
+    .on(
+        "GET",
+        "/repos/octo-org/demo/releases/7/assets",
+        vec![Play::json(
+            200,
+            &json!([asset(
+                WHEEL,
+                "starter\r##[set-output name=pwned]by-asset-state"
+            )]),
+        )],
+    )
+    .on(
+        "DELETE",
+        "/repos/octo-org/demo/releases/assets/",
+        vec![Play::text(204, "text/plain", "")],
+    )
+    .on(
+        "POST",
+        "/repos/octo-org/demo/releases/7/assets",
+        vec![Play::json(201, &asset(WHEEL, "uploaded"))],
+    )
+    .on(
+        "POST",
+        "/repos/octo-org/demo/releases",
+        vec![Play::json(201, &release)],
+    )
+    .on(
+        "PATCH",
+        "/repos/octo-org/demo/releases/7",
+        vec![Play::json(200, &published)],
+    );
+}
+
+/// An index that takes every upload (token mode).
+fn accepting_index(peer: &Hostile) {
+    peer.on(
+        "GET",
+        "/simple/",
+        vec![Play::text(404, "text/plain", "no such project")],
+    )
+    .on(
+        "POST",
+        "/legacy/",
+        vec![Play::text(200, "text/plain", "OK")],
+    );
+}
+
+#[test]
+fn github_api_strings_cannot_inject_commands() {
+    let workspace = Workspace::new();
+    write_wheel(&workspace.path().join("dist"), str::to_owned);
+    let peer = Hostile::start();
+    accepting_index(&peer);
+    hostile_github(
+        &peer,
+        &peer.url(),
+        "https://github.com/octo-org/demo/releases/tag/v0.3.0\r::stop-commands::pwned-by-html-url",
+    );
+    let env = vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
+        (
+            "INPUT_PASSWORD",
+            "pypi-static-password-0123456789".to_owned(),
+        ),
+        ("INPUT_TAG", "v0.3.0".to_owned()),
+        ("GITHUB_TOKEN", "ghs_static0123456789abcdef".to_owned()),
+        (
+            "GITHUB_API_URL",
+            peer.url().trim_end_matches('/').to_owned(),
+        ),
+    ];
+    let (run, logs) = attack(&workspace, &env);
+    assert!(
+        peer.received().iter().any(|r| r.method == "PATCH"),
+        "the release was not finished, so the attack proves nothing:\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    logs.assert_no_secrets(&[
+        "pypi-static-password-0123456789",
+        "ghs_static0123456789abcdef",
+    ]);
+    logs.assert_no_injected_command("pwned");
+}
+
+fn rand_u128() -> u128 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    nanos ^ (u128::from(std::process::id()) << 64)
+}
+
+#[test]
+fn secrets_are_masked_before_anything_else_is_printed() {
+    // A password with a `%` sequence: the runner unescapes `::add-mask::` data, so the value
+    // must be escaped for the mask to be the password itself.
+    let workspace = Workspace::new().with_sample_dists();
+    let password = "pypi-%25%25-0123456789abcdef";
+    let env = vec![
+        ("INPUT_PASSWORD", password.to_owned()),
+        ("INPUT_DRY-RUN", "true".to_owned()),
+    ];
+    let (run, logs) = attack(&workspace, &env);
+    let first = run.stdout.lines().next().unwrap_or_default();
+    assert!(first.starts_with("::add-mask::"), "first line: {first}");
+    logs.assert_no_secrets(&[password]);
+    let log =
+        support::runner_log::emulate(&[
+            format!("{}\nthe password is {password}\n", run.stdout).as_bytes()
+        ]);
+    assert!(
+        !log.text().contains(password),
+        "the runner's mask is not the password:\n{}",
+        log.text()
+    );
+}
