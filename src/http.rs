@@ -1,8 +1,11 @@
 //! The one HTTP client (user agent, timeouts, rustls), the retry policy shared by every
 //! protocol client, and [`ResponseExt`], which attaches the server's answer to every error.
 
+mod body;
+
 use std::time::Duration;
 
+pub use body::{BodyError, BodyKind, read_body, read_json, request_deadline, stream_body};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
@@ -12,11 +15,13 @@ pub const USER_AGENT: &str = concat!("pypi-oidc-publish/", env!("CARGO_PKG_VERSI
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Build the shared client. Redirects are followed only to the same host, a few at most:
-/// credentials must never be carried to another server.
+/// credentials must never be carried to another server. Every request ends within
+/// [`request_deadline`], head and body (a longer download sets its own `timeout`).
 pub fn client() -> anyhow::Result<reqwest::Client> {
     Ok(builder()
         .redirect(same_host_redirects(3))
         .read_timeout(idle_timeout())
+        .timeout(request_deadline())
         .build()?)
 }
 
@@ -27,6 +32,7 @@ pub fn no_redirect_client() -> anyhow::Result<reqwest::Client> {
     Ok(builder()
         .redirect(reqwest::redirect::Policy::none())
         .read_timeout(idle_timeout())
+        .timeout(request_deadline())
         .build()?)
 }
 
@@ -236,9 +242,6 @@ impl ResponseExt for reqwest::Response {
     }
 }
 
-/// At most this much of an error body is read (a server may send an endless one).
-const MAX_ERROR_READ: usize = 64 * 1024;
-
 /// Read a failed response into an [`HttpError`] (body capped, read within [`idle_timeout`]).
 pub async fn http_error(response: reqwest::Response, method: &str) -> HttpError {
     http_error_within(response, method, idle_timeout())
@@ -246,7 +249,7 @@ pub async fn http_error(response: reqwest::Response, method: &str) -> HttpError 
         .unwrap_or_else(|partial| partial)
 }
 
-/// Read a failed response into an [`HttpError`]: at most [`MAX_ERROR_READ`] bytes of the
+/// Read a failed response into an [`HttpError`]: at most [`BodyKind::Error`]'s limit of the
 /// body, within `deadline`. `Err` carries what arrived when the body did not arrive in time.
 pub async fn http_error_within(
     response: reqwest::Response,
@@ -258,10 +261,7 @@ pub async fn http_error_within(
     let retry_after = retry_after(response.headers());
     let reason = reason_phrase(&response);
     let mut bytes = Vec::new();
-    let complete =
-        tokio::time::timeout(deadline, read_capped(response, &mut bytes, MAX_ERROR_READ))
-            .await
-            .is_ok();
+    let complete = body::read_error_body(response, &mut bytes, deadline).await;
     let mut body = String::from_utf8_lossy(&bytes).into_owned();
     if body.len() > MAX_ERROR_BODY {
         let mut cut = MAX_ERROR_BODY;
@@ -280,32 +280,6 @@ pub async fn http_error_within(
         retry_after,
     };
     if complete { Ok(error) } else { Err(error) }
-}
-
-/// Read the body into `into` until it ends, fails, or `limit` bytes have arrived.
-async fn read_capped(mut response: reqwest::Response, into: &mut Vec<u8>, limit: usize) {
-    while into.len() < limit {
-        match response.chunk().await {
-            Ok(Some(chunk)) => into.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => return,
-        }
-    }
-}
-
-/// A whole (success) body, within `deadline` in total: a server that drips bytes slowly
-/// enough never trips the per-read timeout.
-pub async fn body_within(
-    response: reqwest::Response,
-    deadline: Duration,
-) -> anyhow::Result<bytes::Bytes> {
-    let url = display_url(response.url());
-    match tokio::time::timeout(deadline, response.bytes()).await {
-        Ok(body) => Ok(body?),
-        Err(_) => anyhow::bail!(
-            "{url} did not send the whole page within {}s",
-            deadline.as_secs_f64()
-        ),
-    }
 }
 
 fn reason_phrase(response: &reqwest::Response) -> Option<String> {

@@ -377,6 +377,10 @@ async fn confirm_uploads(
             Ok(Lookup::NotFound) => None,
             Err(error) => {
                 last_error = Some(format!("{error:#}"));
+                // An index too slow to answer in time once will not be faster now.
+                if index::is_timeout(&error) {
+                    break;
+                }
                 if attempt < attempts {
                     tokio::time::sleep(policy.delay(attempt, None)).await;
                 }

@@ -233,19 +233,18 @@ impl TrustedPublisher {
         };
         let status = response.status();
         if status.is_success() {
-            let body = http::body_within(response, http::idle_timeout())
-                .await
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .unwrap_or_default();
-            return parse_minted(&body).map(Exchange::Minted).ok_or_else(|| {
-                OidcError::Unavailable {
+            let body = http::read_body(response, http::BodyKind::OidcAnswer).await;
+            let minted = body
+                .as_ref()
+                .ok()
+                .and_then(|bytes| parse_minted(&String::from_utf8_lossy(bytes)));
+            return minted
+                .map(Exchange::Minted)
+                .ok_or_else(|| OidcError::Unavailable {
                     method: "POST",
                     url: shown_url,
-                    problem: format!(
-                        "answered {status} without the expected JSON `{{\"token\", \"expires\"}}`"
-                    ),
-                }
-            });
+                    problem: unexpected_answer(status, r#"{"token", "expires"}"#, body.err()),
+                });
         }
         let failure = http::http_error(response, "POST").await;
         if http::is_retryable(status) {
@@ -353,10 +352,9 @@ struct MintFailure {
 fn parse_minted(body: &str) -> Option<MintedToken> {
     let mut answer: serde_json::Value = serde_json::from_str(body).ok()?;
     let token = match answer.get_mut("token")?.take() {
-        serde_json::Value::String(token) if !token.is_empty() => SecretString::from(token),
+        serde_json::Value::String(token) if !token.is_empty() => crate::console::learned(token),
         _ => return None,
     };
-    crate::actions::mask(&token);
     let expires_at = answer
         .get("expires")
         .and_then(serde_json::Value::as_u64)
@@ -444,20 +442,17 @@ pub async fn audience(client: &reqwest::Client, index_base: &Url) -> Result<Stri
             Err(error) => problem = format!("the connection failed ({})", error_chain(&error)),
             Ok(response) if response.status().is_success() => {
                 let status = response.status();
-                let body = http::body_within(response, http::idle_timeout())
-                    .await
-                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                    .unwrap_or_default();
-                return serde_json::from_str::<serde_json::Value>(&body)
+                let body = http::read_body(response, http::BodyKind::OidcAnswer).await;
+                let audience = body
+                    .as_ref()
                     .ok()
-                    .and_then(|json| json.get("audience")?.as_str().map(str::to_owned))
-                    .ok_or_else(|| OidcError::Unavailable {
-                        method: "GET",
-                        url: shown_url,
-                        problem: format!(
-                            "answered {status} without the expected JSON `{{\"audience\"}}`"
-                        ),
-                    });
+                    .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+                    .and_then(|json| json.get("audience")?.as_str().map(str::to_owned));
+                return audience.ok_or_else(|| OidcError::Unavailable {
+                    method: "GET",
+                    url: shown_url,
+                    problem: unexpected_answer(status, r#"{"audience"}"#, body.err()),
+                });
             }
             Ok(response) => {
                 let status = response.status();
@@ -553,18 +548,21 @@ async fn fetch_id_token(
             Err(error) => problem = format!("failed to connect ({})", error_chain(&error)),
             Ok(response) if response.status().is_success() => {
                 let status = response.status();
-                let answer = response.json::<IdTokenAnswer>().await.ok();
-                let Some(answer) = answer.filter(|answer| !answer.value.is_empty()) else {
-                    return Err(OidcError::IdToken {
+                let answer =
+                    http::read_json::<IdTokenAnswer>(response, http::BodyKind::OidcAnswer).await;
+                return match answer {
+                    Ok(answer) if !answer.value.is_empty() => {
+                        Ok(crate::console::learned(answer.value))
+                    }
+                    Ok(_) => Err(OidcError::IdToken {
                         url: shown_url,
-                        problem: format!(
-                            "answered {status} without the expected JSON `{{\"value\"}}`"
-                        ),
-                    });
+                        problem: unexpected_answer(status, r#"{"value"}"#, None),
+                    }),
+                    Err(error) => Err(OidcError::IdToken {
+                        url: shown_url,
+                        problem: unexpected_answer(status, r#"{"value"}"#, Some(error)),
+                    }),
                 };
-                let token = SecretString::from(answer.value);
-                crate::actions::mask(&token);
-                return Ok(token);
             }
             Ok(response) => {
                 let status = response.status();
@@ -658,6 +656,15 @@ pub fn publisher_settings_url(web: &Url, project: &str) -> String {
 #[must_use]
 pub fn settings_url_for(repository_url: &Url, project: &str) -> String {
     publisher_settings_url(&index_web_base(repository_url), project)
+}
+
+/// The problem with a 2xx answer that is not what the protocol says: the body could not be
+/// read (too large, too slow), or it is not the `expected` JSON.
+fn unexpected_answer(status: StatusCode, expected: &str, read: Option<http::BodyError>) -> String {
+    match read {
+        Some(error) => format!("answered {status}, but {error}"),
+        None => format!("answered {status} without the expected JSON `{expected}`"),
+    }
 }
 
 fn short(text: &str) -> String {

@@ -248,10 +248,10 @@ impl Uploader<'_> {
         };
         let status = response.status();
         if status.is_success() {
-            let body = tokio::time::timeout(idle, response.text())
+            // The file is stored: an answer too large or too slow costs only its warnings.
+            let body = crate::http::read_body(response, crate::http::BodyKind::UploadAnswer)
                 .await
-                .ok()
-                .and_then(Result::ok)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
                 .unwrap_or_default();
             let warnings = body
                 .lines()

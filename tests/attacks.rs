@@ -140,11 +140,7 @@ fn a_metadata_version_cannot_stop_commands_and_leak_the_minted_token() {
     });
     let token = format!("pypi-minted-{:032x}", rand_u128());
     let index = trusted_index(&[&token]);
-    index.on(
-        "POST",
-        "/legacy/",
-        vec![Play::text(200, "text/plain", "OK")],
-    );
+    index.on("POST", "/legacy/", vec![Play::text(200, "text/plain", "")]);
     let github = GithubOidc::start();
     let mut env = vec![
         ("INPUT_REPOSITORY-URL", format!("{}legacy/", index.url())),
@@ -187,7 +183,7 @@ fn an_index_message_cannot_stop_commands_before_the_token_is_minted_again() {
         "/legacy/",
         vec![
             Play::json(403, &json!({ "message": message })),
-            Play::text(200, "text/plain", "OK"),
+            Play::text(200, "text/plain", ""),
         ],
     );
     let github = GithubOidc::start();
@@ -342,11 +338,7 @@ fn accepting_index(peer: &Hostile) {
         "/simple/",
         vec![Play::text(404, "text/plain", "no such project")],
     )
-    .on(
-        "POST",
-        "/legacy/",
-        vec![Play::text(200, "text/plain", "OK")],
-    );
+    .on("POST", "/legacy/", vec![Play::text(200, "text/plain", "")]);
 }
 
 #[test]
@@ -417,5 +409,207 @@ fn secrets_are_masked_before_anything_else_is_printed() {
         !log.text().contains(password),
         "the runner's mask is not the password:\n{}",
         log.text()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 3 (and the lookup deadline): every body has a size cap and a deadline.
+
+/// Bounds generous enough never to flake, tight enough to catch an unbounded read: the cap of
+/// the largest body (64 MiB) plus the program itself is far below them, an unbounded read far
+/// above (3.6 GiB in 6 s before the fix).
+const MEMORY_BOUND_KIB: u64 = 400 * 1024;
+const TIME_BOUND: std::time::Duration = std::time::Duration::from_secs(45);
+
+fn bounded() -> Limits {
+    Limits {
+        address_space: 3 << 30,
+        kill_after: std::time::Duration::from_secs(90),
+    }
+}
+
+fn token_mode(peer: &Hostile) -> Vec<(&'static str, String)> {
+    vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
+        (
+            "INPUT_PASSWORD",
+            "pypi-static-password-0123456789".to_owned(),
+        ),
+        ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "2000".to_owned()),
+    ]
+}
+
+#[expect(
+    clippy::print_stderr,
+    reason = "the numbers measured are the report (`-- --nocapture`); SHOW_RUNS=1 shows each run"
+)]
+fn assert_bounded(what: &str, run: &RunOutput, measured: Measured) {
+    if std::env::var_os("SHOW_RUNS").is_some() {
+        eprintln!("--- {what}\n{}{}", run.stdout, run.stderr);
+    }
+    eprintln!(
+        "{what}: peak RSS {} KiB, wall {:.1}s, exit {}",
+        measured.peak_rss_kib,
+        measured.wall.as_secs_f64(),
+        measured.exit_code
+    );
+    assert!(
+        measured.exit_code < 128,
+        "{what}: the binary was killed (exit {}; peak RSS {} KiB, {:?}):\n{}{}",
+        measured.exit_code,
+        measured.peak_rss_kib,
+        measured.wall,
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        measured.peak_rss_kib < MEMORY_BOUND_KIB,
+        "{what}: peak RSS {} KiB",
+        measured.peak_rss_kib
+    );
+    assert!(
+        measured.wall < TIME_BOUND,
+        "{what}: took {:?}",
+        measured.wall
+    );
+}
+
+#[test]
+fn an_endless_simple_page_costs_bounded_memory_and_the_upload_goes_on() {
+    let workspace = Workspace::new().with_sample_dists();
+    let peer = Hostile::start();
+    peer.on(
+        "GET",
+        "/simple/",
+        vec![Play::endless(
+            200,
+            "text/html",
+            "<html><body><a href=\"x.whl\">",
+        )],
+    )
+    .on("POST", "/legacy/", vec![Play::text(200, "text/plain", "")]);
+    let (run, measured) = attack_measured(&workspace, &token_mode(&peer), bounded());
+    assert_bounded("endless simple page", &run, measured);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("stopped reading it"), "{}", run.stdout);
+}
+
+#[test]
+fn endless_answers_are_cut_at_their_cap() {
+    let github = GithubOidc::start();
+    let oidc = |peer: &Hostile| {
+        let mut env = vec![
+            ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
+            ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "2000".to_owned()),
+        ];
+        env.extend(github.env());
+        env
+    };
+    let endless = || vec![Play::endless(200, "application/json", "{\"audience\": \"")];
+    // The audience answer.
+    let peer = Hostile::start();
+    peer.on("GET", "/_/oidc/audience", endless());
+    let workspace = Workspace::new().with_sample_dists();
+    let (run, measured) = attack_measured(&workspace, &oidc(&peer), bounded());
+    assert_bounded("endless audience answer", &run, measured);
+    // The mint answer.
+    let peer = Hostile::start();
+    peer.on(
+        "GET",
+        "/_/oidc/audience",
+        vec![Play::json(200, &json!({"audience": "pypi"}))],
+    )
+    .on("POST", "/_/oidc/mint-token", endless());
+    let (run, measured) = attack_measured(&workspace, &oidc(&peer), bounded());
+    assert_bounded("endless mint answer", &run, measured);
+    // The upload's success answer: the file is stored, the answer's warnings are lost.
+    let peer = trusted_index(&["pypi-minted-0123456789abcdef"]);
+    peer.on("POST", "/legacy/", endless());
+    let mut env = oidc(&peer);
+    env.push(("INPUT_ATTESTATIONS", "false".to_owned()));
+    let (run, measured) = attack_measured(&workspace, &env, bounded());
+    assert_bounded("endless upload answer", &run, measured);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    // Fulcio's certificate answer.
+    let peer = trusted_index(&["pypi-minted-0123456789abcdef"]);
+    peer.on("POST", "/api/v2/signingCert", endless());
+    let mut env = oidc(&peer);
+    env.push(("INPUT_FULCIO-URL", peer.url()));
+    let (run, measured) = attack_measured(&workspace, &env, bounded());
+    assert_bounded("endless Fulcio answer", &run, measured);
+}
+
+#[test]
+fn dripping_answers_are_given_up_on_in_bounded_time() {
+    let drip = || {
+        vec![Play::drip(
+            200,
+            "application/json",
+            std::time::Duration::from_millis(200),
+        )]
+    };
+    // GitHub's OIDC token endpoint.
+    let peer = trusted_index(&["pypi-minted-0123456789abcdef"]);
+    peer.on("GET", "/_apis/token", drip());
+    let workspace = Workspace::new().with_sample_dists();
+    let env = vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
+        ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1000".to_owned()),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{}_apis/token?api-version=2.0", peer.url()),
+        ),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "ghs-request-0123456789".to_owned(),
+        ),
+    ];
+    let (run, measured) = attack_measured(&workspace, &env, bounded());
+    assert_bounded("dripping OIDC token answer", &run, measured);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    // The GitHub API.
+    let peer = Hostile::start();
+    accepting_index(&peer);
+    peer.on("GET", "/repos/", drip());
+    let mut env = token_mode(&peer);
+    env.extend([
+        ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1000".to_owned()),
+        ("INPUT_TAG", "v0.3.0".to_owned()),
+        ("GITHUB_TOKEN", "ghs_static0123456789abcdef".to_owned()),
+        (
+            "GITHUB_API_URL",
+            peer.url().trim_end_matches('/').to_owned(),
+        ),
+    ]);
+    let (run, measured) = attack_measured(&workspace, &env, bounded());
+    assert_bounded("dripping GitHub API answer", &run, measured);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn index_headers_that_trickle_cost_one_deadline_per_lookup() {
+    let workspace = Workspace::new().with_sample_dists();
+    let peer = Hostile::start();
+    peer.on(
+        "GET",
+        "/simple/",
+        vec![Play::TrickleHead {
+            interval: std::time::Duration::from_millis(100),
+        }],
+    )
+    .on("POST", "/legacy/", vec![Play::text(200, "text/plain", "")]);
+    let mut env = token_mode(&peer);
+    env.push(("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1000".to_owned()));
+    let (run, measured) = attack_measured(&workspace, &env, bounded());
+    assert_bounded("trickling index headers", &run, measured);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let lookups = peer
+        .received()
+        .iter()
+        .filter(|request| request.path.starts_with("/simple/"))
+        .count();
+    assert_eq!(
+        lookups, 2,
+        "one lookup before, one to confirm: a slow index is not asked again"
     );
 }

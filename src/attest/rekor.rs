@@ -103,10 +103,10 @@ pub async fn log_dsse(
             None => return Err(error).with_context(context),
         },
     };
-    let entries: BTreeMap<String, LogEntry> = response
-        .json()
-        .await
-        .with_context(|| format!("Rekor's answer is not a log entry ({url})"))?;
+    let entries: BTreeMap<String, LogEntry> =
+        crate::http::read_json(response, crate::http::BodyKind::SigstoreAnswer)
+            .await
+            .with_context(|| format!("Rekor's answer is not a log entry ({url})"))?;
     entries
         .into_values()
         .next()

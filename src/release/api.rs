@@ -87,8 +87,8 @@ pub enum ApiError {
         url: String,
         idle: Duration,
     },
-    #[error("{url} answered with JSON this program does not understand: {problem}")]
-    Decode { url: String, problem: String },
+    #[error(transparent)]
+    Body(#[from] crate::http::BodyError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -116,7 +116,11 @@ impl ApiError {
         match self {
             Self::Status(error) => is_retryable(error.status) || is_rate_limited(error),
             Self::Transport { .. } | Self::Stalled { .. } => true,
-            Self::Decode { .. } | Self::Invalid(_) => false,
+            Self::Body(error) => matches!(
+                error,
+                crate::http::BodyError::TooSlow { .. } | crate::http::BodyError::Transport { .. }
+            ),
+            Self::Invalid(_) => false,
         }
     }
 }
@@ -266,19 +270,7 @@ impl<'a> GitHub<'a> {
     }
 
     async fn json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ApiError> {
-        let url = display_url(response.url());
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|source| ApiError::Transport {
-                method: "read".to_owned(),
-                url: url.clone(),
-                source,
-            })?;
-        serde_json::from_slice(&bytes).map_err(|error| ApiError::Decode {
-            url,
-            problem: error.to_string(),
-        })
+        Ok(crate::http::read_json(response, crate::http::BodyKind::GitHubJson).await?)
     }
 
     /// The published release of a tag (`None` on 404: drafts are not visible here).
@@ -405,8 +397,10 @@ impl<'a> GitHub<'a> {
         let url = Url::parse(&asset.url)
             .map_err(|error| ApiError::Invalid(format!("asset URL `{}`: {error}", asset.url)))?;
         check_origin(&url, &self.api, "asset URL")?;
+        let deadline = super::assets::download_deadline(asset.size);
         let response = self
             .request_accepting(Method::GET, url.clone(), "application/octet-stream")
+            .timeout(deadline)
             .send()
             .await
             .map_err(|source| ApiError::Transport {
@@ -426,6 +420,7 @@ impl<'a> GitHub<'a> {
             let response = self
                 .client
                 .get(location.clone())
+                .timeout(deadline)
                 .send()
                 .await
                 .map_err(|source| ApiError::Transport {

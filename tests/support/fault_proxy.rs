@@ -510,7 +510,7 @@ async fn serve(
             }) => {
                 state.lock().unwrap().seen.push(seen);
                 let response = format!(
-                    "HTTP/1.1 {status} {}\r\nContent-Type: text/html\r\nContent-Length: 100000000\r\n\r\n",
+                    "HTTP/1.1 {status} {}\r\nContent-Type: text/html\r\nContent-Length: 10000000\r\n\r\n",
                     reason(status)
                 );
                 reader.get_mut().write_all(response.as_bytes()).await?;

@@ -32,7 +32,7 @@ pub enum Play {
         content_type: String,
         prefix: Vec<u8>,
     },
-    /// Status and headers announcing a large body, then one byte per `interval`, forever.
+    /// Status and headers (chunked, no length), then one byte per `interval`, forever.
     Drip {
         status: u16,
         content_type: String,
@@ -285,11 +285,11 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<(
                 interval,
             }) => {
                 let head = format!(
-                    "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: 1000000000\r\n\r\n",
+                    "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n",
                     reason(status)
                 );
                 stream.write_all(head.as_bytes()).await?;
-                while stream.write_all(b" ").await.is_ok() {
+                while stream.write_all(b"1\r\n \r\n").await.is_ok() {
                     tokio::time::sleep(interval).await;
                 }
                 return Ok(());
