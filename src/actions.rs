@@ -14,7 +14,8 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 
 pub use crate::console::{
-    Console, LogWriter, escape_data, escape_property, learned, mask, mask_exact, mask_str, redact,
+    Console, LogWriter, escape_data, escape_property, learned, mask, mask_exact, mask_str,
+    mask_user_info, redact,
 };
 
 /// The runner context of DESIGN §2, read once from the environment.

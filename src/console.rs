@@ -66,6 +66,36 @@ pub fn mask_exact(value: &str) {
     }
 }
 
+/// Register the user info of a URL (`https://user:password@host/`), raw and percent-decoded:
+/// the password, the user name unless it is `__token__` (Gemfury-style indexes put the token
+/// there), and the `user:password@` / `user@` forms whatever their length, as a URL carries
+/// them (a 2-character password is still masked where it appears in a URL; alone it is not,
+/// since masking every `ab` would garble the log and protect nothing).
+pub fn mask_user_info(url: &url::Url) {
+    if url.username().is_empty() && url.password().is_none() {
+        return;
+    }
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let raw = (url.username().to_owned(), url.password().map(str::to_owned));
+    let decoded = (decode(&raw.0), raw.1.as_deref().map(decode));
+    for (user, password) in [raw, decoded] {
+        if user != "__token__" {
+            mask_str(&user);
+        }
+        match password {
+            Some(password) => {
+                mask_str(&password);
+                mask_exact(&format!("{user}:{password}@"));
+            }
+            None => mask_exact(&format!("{user}@")),
+        }
+    }
+}
+
 fn register(value: &str) {
     {
         let mut secrets = SECRETS.write().unwrap_or_else(PoisonError::into_inner);

@@ -2,6 +2,7 @@
 //! protocol client, and [`ResponseExt`], which attaches the server's answer to every error.
 
 mod body;
+pub mod redirect;
 
 use std::time::Duration;
 
@@ -68,18 +69,23 @@ pub fn idle_timeout() -> Duration {
         .map_or(IDLE_TIMEOUT, Duration::from_millis)
 }
 
+/// Follow at most `limit` redirects, each allowed by [`redirect::check`] from the hop before.
+/// Another host stops (the caller sees the redirect and may follow it without credentials);
+/// leaving https or plain http off loopback is an error.
 fn same_host_redirects(limit: usize) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
-        let same_host = attempt.previous().first().is_some_and(|first| {
-            first.host_str() == attempt.url().host_str()
-                && first.port_or_known_default() == attempt.url().port_or_known_default()
-        });
+        let verdict = attempt
+            .previous()
+            .last()
+            .map(|from| redirect::check(from, attempt.url()));
         if attempt.previous().len() > limit {
             attempt.error(format!("more than {limit} redirects"))
-        } else if !same_host {
-            attempt.stop()
         } else {
-            attempt.follow()
+            match verdict {
+                Some(Ok(())) => attempt.follow(),
+                Some(Err(redirect::Refused::OtherHost { .. })) | None => attempt.stop(),
+                Some(Err(refused)) => attempt.error(refused),
+            }
         }
     })
 }
@@ -304,14 +310,22 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// A URL for messages: without user info or query (a query may carry a token).
+/// The one way a URL is shown: without user info (a token can be the user name, as Gemfury's
+/// `https://TOKEN@host/` has it) and without query (a query may carry a token).
 #[must_use]
 pub fn display_url(url: &url::Url) -> String {
+    let mut url = without_user_info(url);
+    url.set_query(None);
+    url.to_string()
+}
+
+/// `url` without `user:password@`: for sending when the credentials go in a header instead.
+#[must_use]
+pub fn without_user_info(url: &url::Url) -> url::Url {
     let mut url = url.clone();
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    url.set_query(None);
-    url.to_string()
+    url
 }
 
 /// Send a request whose body reports its progress; `None` when neither a body chunk went out

@@ -66,13 +66,18 @@ pub async fn lookup(
         let response = match result {
             Ok(response) => response,
             Err(error) if attempt < policy.attempts && !error.is_timeout() => {
-                tracing::debug!("index lookup {url} failed ({error}); retrying");
+                tracing::debug!(
+                    "index lookup {} failed ({error}); retrying",
+                    crate::http::display_url(&url)
+                );
                 tokio::time::sleep(policy.delay(attempt, None)).await;
                 continue;
             }
             Err(error) => {
-                return Err(anyhow::Error::new(error)
-                    .context(format!("failed to query the index at {url}")));
+                return Err(anyhow::Error::new(error).context(format!(
+                    "failed to query the index at {}",
+                    crate::http::display_url(&url)
+                )));
             }
         };
         let status = response.status();
@@ -94,7 +99,8 @@ pub async fn lookup(
         let body = crate::http::read_body(response, crate::http::BodyKind::SimplePage).await?;
         let text = String::from_utf8_lossy(&body);
         let files = if content_type.contains("json") {
-            parse_json(&text).map_err(|error| anyhow::anyhow!("{url}: {error}"))?
+            parse_json(&text)
+                .map_err(|error| anyhow::anyhow!("{}: {error}", crate::http::display_url(&url)))?
         } else {
             parse_html(&text, &url)
         };

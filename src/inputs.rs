@@ -346,6 +346,27 @@ impl RawInputs {
         secrets
     }
 
+    /// Every URL the run may print or send to, inputs and runner variables, for masking the
+    /// user info written into them.
+    #[must_use]
+    pub fn urls(&self) -> Vec<Url> {
+        let inputs = INPUTS
+            .iter()
+            .filter(|spec| spec.name.ends_with("-url"))
+            .filter_map(|spec| self.get(spec.name));
+        let runner = [
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "GITHUB_API_URL",
+            "GITHUB_SERVER_URL",
+        ]
+        .into_iter()
+        .filter_map(|name| self.env(name));
+        inputs
+            .chain(runner)
+            .filter_map(|value| Url::parse(value).ok())
+            .collect()
+    }
+
     fn env(&self, name: &str) -> Option<&str> {
         self.env
             .get(name)
@@ -391,7 +412,11 @@ pub fn is_loopback_host(url: &Url) -> bool {
 }
 
 pub fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
-    let url = Url::parse(value).map_err(|error| {
+    let raw = value;
+    let shown =
+        Url::parse(raw).map_or_else(|_| raw.to_owned(), |url| crate::http::display_url(&url));
+    let value = shown.as_str();
+    let url = Url::parse(raw).map_err(|error| {
         InputError::new(
             input,
             format!(
@@ -421,6 +446,24 @@ pub fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
         return Err(InputError::new(input, format!("`{value}` has no host")));
     }
     Ok(url)
+}
+
+/// The user name and password written into a URL (`https://user:password@host/`, or a token
+/// as the user name, `https://TOKEN@host/`), percent-decoded; the password may be empty.
+#[must_use]
+pub fn url_credentials(url: &Url) -> Option<(String, String)> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    Some((
+        decode(url.username()),
+        url.password().map(decode).unwrap_or_default(),
+    ))
 }
 
 /// Ensure a base URL ends with `/` so that joining a relative path keeps its last segment.
@@ -583,10 +626,13 @@ impl Settings {
         })
     }
 
-    /// Trusted Publishing is used when no password is given and the user is `__token__`.
+    /// Trusted Publishing is used when no password is given (neither as `password` nor in
+    /// `repository-url`) and the user is `__token__`.
     #[must_use]
     pub fn trusted_publishing(&self) -> bool {
-        self.password.is_none() && self.user == "__token__"
+        self.password.is_none()
+            && self.user == "__token__"
+            && url_credentials(&self.repository_url).is_none()
     }
 }
 

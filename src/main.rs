@@ -74,4 +74,7 @@ fn mask_all(raw: &RawInputs) {
     for secret in raw.secrets() {
         pypi_oidc_publish::actions::mask_str(&secret);
     }
+    for url in raw.urls() {
+        pypi_oidc_publish::actions::mask_user_info(&url);
+    }
 }

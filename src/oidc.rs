@@ -625,7 +625,7 @@ fn workflow_file_name(workflow_ref: &str) -> Option<String> {
 
 /// The web host of an index: `upload.pypi.org` uploads are managed on `pypi.org`.
 fn index_web_base(index_base: &Url) -> Url {
-    let mut web = index_base.clone();
+    let mut web = http::without_user_info(index_base);
     if web.host_str() == Some("upload.pypi.org") {
         let _ = web.set_host(Some("pypi.org"));
     }

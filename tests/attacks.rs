@@ -613,3 +613,137 @@ fn index_headers_that_trickle_cost_one_deadline_per_lookup() {
         "one lookup before, one to confirm: a slow index is not asked again"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Finding 5: the GitHub token goes only to the API's upload host.
+
+#[test]
+fn the_github_token_is_sent_to_no_upload_url_but_the_api_upload_host() {
+    let workspace = Workspace::new();
+    write_wheel(&workspace.path().join("dist"), str::to_owned);
+    let peer = Hostile::start();
+    accepting_index(&peer);
+    let elsewhere = Hostile::start();
+    elsewhere.on("", "/", vec![Play::json(201, &json!({}))]);
+    hostile_github(
+        &peer,
+        &elsewhere.url(),
+        "https://github.com/octo-org/demo/releases/tag/v0.3.0",
+    );
+    let env = vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
+        (
+            "INPUT_PASSWORD",
+            "pypi-static-password-0123456789".to_owned(),
+        ),
+        ("INPUT_TAG", "v0.3.0".to_owned()),
+        ("GITHUB_TOKEN", "ghs_static0123456789abcdef".to_owned()),
+        (
+            "GITHUB_API_URL",
+            peer.url().trim_end_matches('/').to_owned(),
+        ),
+    ];
+    let (run, logs) = attack(&workspace, &env);
+    assert!(
+        elsewhere.received().is_empty(),
+        "the token went to another origin: {:?}",
+        elsewhere.received()
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        logs.text().contains("refusing to send the token there"),
+        "{}",
+        logs.text()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 6 and "never two Authorization headers": user info in URLs.
+
+#[test]
+fn a_token_written_as_a_url_user_name_is_never_shown() {
+    let workspace = Workspace::new().with_sample_dists();
+    let peer = Hostile::start();
+    accepting_index(&peer);
+    let closed = support::free_port();
+    let mut env = token_mode(&peer);
+    env.push((
+        "INPUT_CHECK-URL",
+        format!("http://FURYTOKEN0123456789abc@127.0.0.1:{closed}/simple/"),
+    ));
+    let (run, logs) = attack(&workspace, &env);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        logs.text()
+            .contains(&format!("http://127.0.0.1:{closed}/simple/")),
+        "the lookup's URL is named, without its user info:\n{}",
+        logs.text()
+    );
+    logs.assert_no_secrets(&["FURYTOKEN0123456789abc", "pypi-static-password-0123456789"]);
+    assert!(!run.summary.contains("FURYTOKEN"), "{}", run.summary);
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+#[test]
+fn an_upload_carries_one_authorization_header_and_password_wins_over_url_user_info() {
+    let workspace = Workspace::new().with_sample_dists();
+    let peer = Hostile::start();
+    accepting_index(&peer);
+    let repository = format!(
+        "http://olduser:old-password-42@127.0.0.1:{}/legacy/",
+        peer.port
+    );
+    let env = vec![
+        ("INPUT_REPOSITORY-URL", repository.clone()),
+        (
+            "INPUT_PASSWORD",
+            "pypi-static-password-0123456789".to_owned(),
+        ),
+    ];
+    let (run, logs) = attack(&workspace, &env);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let uploads: Vec<_> = peer
+        .received()
+        .into_iter()
+        .filter(|request| request.method == "POST")
+        .collect();
+    assert_eq!(uploads.len(), 2);
+    for upload in &uploads {
+        assert_eq!(
+            upload.all("authorization"),
+            vec![basic("__token__", "pypi-static-password-0123456789").as_str()],
+            "exactly one Authorization header, from `password`"
+        );
+    }
+    assert!(
+        logs.text()
+            .contains("Credentials in repository-url ignored"),
+        "{}",
+        logs.text()
+    );
+    logs.assert_no_secrets(&["old-password-42", "pypi-static-password-0123456789"]);
+
+    // Without `password`, the URL's user info is the credentials (token mode), still one
+    // header; a 2-character password is not shown either.
+    let short = format!("http://__token__:ab@127.0.0.1:{}/legacy/", peer.port);
+    let (run, logs) = attack(&workspace, &[("INPUT_REPOSITORY-URL", short)]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let last = peer
+        .received()
+        .into_iter()
+        .rev()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(
+        last.all("authorization"),
+        vec![basic("__token__", "ab").as_str()]
+    );
+    assert!(!logs.text().contains(":ab@"), "{}", logs.text());
+}
