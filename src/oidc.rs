@@ -5,6 +5,7 @@
 //! `POST {index}/_/oidc/mint-token`. A GitHub token can be exchanged once (its `jti`), so every
 //! mint attempt, retries and renewals included, fetches a fresh one.
 
+pub mod audience;
 mod error;
 
 use std::fmt;
@@ -99,6 +100,13 @@ impl TrustedPublisher {
         check_token_available(runner)?;
         let audience = audience(client, &index_base).await?;
         tracing::debug!("the index's OIDC audience is `{audience}`");
+        if let Some(reason) = self::audience::refusal(&index_base, &audience) {
+            return Err(OidcError::ForeignAudience {
+                index: index_name(&index_base),
+                audience,
+                reason,
+            });
+        }
         let mint_client = http::no_redirect_client().map_err(|error| OidcError::Unavailable {
             method: "POST",
             url: http::display_url(&index_base),

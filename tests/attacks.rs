@@ -747,3 +747,57 @@ fn an_upload_carries_one_authorization_header_and_password_wins_over_url_user_in
     );
     assert!(!logs.text().contains(":ab@"), "{}", logs.text());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Finding 7: the index does not choose the OIDC audience blindly.
+
+#[test]
+fn an_index_asking_for_another_service_s_audience_gets_no_token() {
+    let workspace = Workspace::new().with_sample_dists();
+    let github = GithubOidc::start();
+    for audience in [
+        "sigstore",
+        "sts.amazonaws.com",
+        "api://AzureADTokenExchange",
+        "https://github.com/octo-org",
+    ] {
+        let index = Hostile::start();
+        index.on(
+            "GET",
+            "/_/oidc/audience",
+            vec![Play::json(200, &json!({ "audience": audience }))],
+        );
+        let mut env = vec![("INPUT_REPOSITORY-URL", format!("{}legacy/", index.url()))];
+        env.extend(github.env());
+        let (run, logs) = attack(&workspace, &env);
+        assert_eq!(
+            run.code,
+            Some(1),
+            "{audience}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(
+            logs.text()
+                .contains("the index asks for another service's audience"),
+            "{audience}: {}",
+            logs.text()
+        );
+        assert!(
+            !index
+                .received()
+                .iter()
+                .any(|r| r.path.contains("mint-token")),
+            "{audience}: nothing is minted"
+        );
+    }
+    assert!(
+        github.issued().is_empty(),
+        "GitHub was asked for tokens: {:?}",
+        github
+            .issued()
+            .iter()
+            .map(|issued| issued.audience.clone())
+            .collect::<Vec<_>>()
+    );
+}

@@ -360,8 +360,9 @@ impl JobLogs {
         }
     }
 
-    /// Every command in effect is one this program emits, none carries `marker` (text the
-    /// attack put in), and the runner never failed the step over a command line.
+    /// Every command in effect is one this program emits, none starts with `marker` (the text
+    /// the attack puts first in the commands it injects), and the runner never failed the step
+    /// over a command line.
     pub fn assert_no_injected_command(&self, marker: &str) {
         for log in &self.logs {
             for entry in &log.entries {
@@ -372,9 +373,13 @@ impl JobLogs {
                         data,
                     } => {
                         let ours = OURS.iter().any(|known| known.eq_ignore_ascii_case(name));
+                        // Our own annotations may quote hostile text; a command the attack
+                        // made has it first (`::warning::MARKER...`).
                         let carries = name.contains(marker)
-                            || data.contains(marker)
-                            || properties.values().any(|value| value.contains(marker));
+                            || data.trim_start().starts_with(marker)
+                            || properties
+                                .values()
+                                .any(|value| value.trim_start().starts_with(marker));
                         assert!(
                             ours && !carries,
                             "an injected command took effect: {entry:?}\n--- job log ---\n{}",
