@@ -319,6 +319,12 @@ pub fn display_url(url: &url::Url) -> String {
     url.to_string()
 }
 
+/// As [`display_url`], keeping the query (a link to a page that needs it).
+#[must_use]
+pub fn display_url_with_query(url: &url::Url) -> String {
+    without_user_info(url).to_string()
+}
+
 /// `url` without `user:password@`: for sending when the credentials go in a header instead.
 #[must_use]
 pub fn without_user_info(url: &url::Url) -> url::Url {

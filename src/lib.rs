@@ -13,6 +13,7 @@ pub mod dist;
 pub mod http;
 pub mod index;
 pub mod inputs;
+pub mod markdown;
 pub mod oidc;
 pub mod release;
 pub mod report;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::actions::{Console, Runner};
 use crate::dist::Dist;
 use crate::inputs::Settings;
+use crate::markdown;
 use crate::release::ReleaseOutcome;
 use crate::upload::FileStatus;
 
@@ -284,16 +285,17 @@ impl Report {
             ),
         ];
         runner.write_outputs(&outputs)?;
-        runner.append_summary(&self.summary_markdown())
+        runner.append_summary(&self.summary_markdown(&runner.server_url))
     }
 
-    /// The step summary: the dists table, the confirmation, the release link.
+    /// The step summary: the dists table, the confirmation, the release link (a link only
+    /// when it is on the GitHub server `server_url`, as a release's page is).
     #[must_use]
-    pub fn summary_markdown(&self) -> String {
+    pub fn summary_markdown(&self, server_url: &str) -> String {
         let mut text = format!(
             "## {} {}{}\n\n",
-            escape(&self.name),
-            escape(&self.version),
+            markdown::text(&self.name),
+            markdown::text(&self.version),
             if self.dry_run { " (dry run)" } else { "" }
         );
         text.push_str("| File | Size | SHA-256 | Status | Link |\n|---|---:|---|---|---|\n");
@@ -301,14 +303,14 @@ impl Report {
             let link = self
                 .file_link
                 .as_ref()
-                .map(|url| format!("[index]({url})"))
+                .map(|url| markdown::link("index", url))
                 .unwrap_or_default();
             text.push_str(&format!(
-                "| `{}` | {} | `{}` | {} | {} |\n",
-                escape(&row.file_name),
+                "| {} | {} | `{}` | {} | {} |\n",
+                markdown::code_in_table(&row.file_name),
                 human_size(row.size),
                 row.sha256,
-                escape(&row.state.label()),
+                markdown::text(&row.state.label()),
                 link
             ));
         }
@@ -316,8 +318,8 @@ impl Report {
             if let FileReport::Failed { problem } = &row.state {
                 text.push_str(&format!(
                     "\n**{}**: {}\n",
-                    escape(&row.file_name),
-                    escape(problem)
+                    markdown::code(&row.file_name),
+                    markdown::text(problem)
                 ));
             }
         }
@@ -327,21 +329,33 @@ impl Report {
             ),
             Some(Confirmation::ByNameOnly(names)) => text.push_str(&format!(
                 "\nConfirmed by name: the index lists every uploaded file, but publishes no sha256 for {}.\n",
-                escape(&names.join(", "))
+                names.iter().map(|name| markdown::code(name)).collect::<Vec<_>>().join(", ")
             )),
             Some(Confirmation::Missing(names)) => text.push_str(&format!(
                 "\nNot yet confirmed: {} not listed by the index with the sha256 above after the upload (cache lag?).\n",
-                escape(&names.join(", "))
+                names.iter().map(|name| markdown::code(name)).collect::<Vec<_>>().join(", ")
             )),
             None => {}
         }
         if let Some(attestations) = &self.attestations {
-            text.push_str(&format!("\nAttestations: {}\n", escape(attestations)));
+            text.push_str(&format!(
+                "\nAttestations: {}\n",
+                markdown::text(attestations)
+            ));
         }
         if let Some(release) = &self.release {
+            let on_server = url::Url::parse(&release.url)
+                .ok()
+                .zip(url::Url::parse(server_url).ok())
+                .is_some_and(|(release, server)| release.origin() == server.origin());
+            let shown = if on_server {
+                markdown::link(&release.url, &release.url)
+            } else {
+                markdown::code(&release.url)
+            };
             text.push_str(&format!(
                 "\nGitHub release: {}{}\n",
-                release.url,
+                shown,
                 if release.prerelease {
                     " (pre-release)"
                 } else {
@@ -351,10 +365,6 @@ impl Report {
         }
         text
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }
 
 #[must_use]

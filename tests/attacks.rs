@@ -801,3 +801,116 @@ fn an_index_asking_for_another_service_s_audience_gets_no_token() {
             .collect::<Vec<_>>()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Finding 9: hostile strings in the step summary stay text.
+
+/// The summary as GitHub renders it: cmark-gfm with its extensions, raw HTML let through (so
+/// that any HTML of ours shows; GitHub's sanitiser would hide only part of it).
+fn render_gfm(markdown: &str) -> String {
+    let output = std::process::Command::new(support::venv_bin("python"))
+        .args([
+            "-c",
+            "import sys, cmarkgfm; from cmarkgfm.cmark import Options; \
+             sys.stdout.write(cmarkgfm.github_flavored_markdown_to_html(sys.stdin.read(), options=Options.CMARK_OPT_UNSAFE))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(markdown.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(output.status.success(), "cmarkgfm failed");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+const HOSTILE: &str = "<img src=x onerror=alert(1)> [click](https://evil.example/) **pwned** www.evil.example `x` | y\n# z";
+
+fn assert_stays_text(what: &str, summary: &str) {
+    let html = render_gfm(summary);
+    for forbidden in [
+        "<img",
+        "<script",
+        "href=\"https://evil.example",
+        "href=\"http://www.evil.example",
+        "<strong>pwned",
+        "href=\"javascript",
+        "<h1>z",
+    ] {
+        assert!(
+            !html.contains(forbidden),
+            "{what}: `{forbidden}` rendered from a hostile string:\n{summary}\n--- html ---\n{html}"
+        );
+    }
+}
+
+#[test]
+fn hostile_strings_in_the_step_summary_stay_text() {
+    let workspace = Workspace::new().with_sample_dists();
+    // A server message for a failed upload.
+    let peer = Hostile::start();
+    peer.on("GET", "/simple/", vec![Play::text(404, "text/plain", "")])
+        .on(
+            "POST",
+            "/legacy/",
+            vec![Play::json(400, &json!({ "message": HOSTILE }))],
+        );
+    let (run, _) = attack(&workspace, &token_mode(&peer));
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(run.summary.contains("evil"), "{}", run.summary);
+    assert_stays_text("upload failure", &run.summary);
+
+    // A mint rejection: message, error codes and descriptions from the index.
+    let index = Hostile::start();
+    index
+        .on("GET", "/_/oidc/audience", vec![Play::json(200, &json!({"audience": "pypi"}))])
+        .on(
+            "POST",
+            "/_/oidc/mint-token",
+            vec![Play::json(
+                422,
+                &json!({"message": HOSTILE, "errors": [{"code": format!("invalid-publisher`{HOSTILE}"), "description": HOSTILE}]}),
+            )],
+        );
+    let github = GithubOidc::start();
+    let mut env = vec![("INPUT_REPOSITORY-URL", format!("{}legacy/", index.url()))];
+    env.extend(github.env());
+    let (run, _) = attack(&workspace, &env);
+    assert!(
+        run.summary.contains("Trusted Publishing failed"),
+        "{}",
+        run.summary
+    );
+    assert_stays_text("mint rejection", &run.summary);
+
+    // The release URL GitHub's API answers with.
+    for html_url in [
+        "https://evil.example/\"><img src=x onerror=alert(1)>",
+        "javascript:alert(1)",
+    ] {
+        let workspace = Workspace::new();
+        write_wheel(&workspace.path().join("dist"), str::to_owned);
+        let peer = Hostile::start();
+        accepting_index(&peer);
+        hostile_github(&peer, &peer.url(), html_url);
+        let mut env = token_mode(&peer);
+        env.extend([
+            ("INPUT_TAG", "v0.3.0".to_owned()),
+            ("GITHUB_TOKEN", "ghs_static0123456789abcdef".to_owned()),
+            (
+                "GITHUB_API_URL",
+                peer.url().trim_end_matches('/').to_owned(),
+            ),
+        ]);
+        let (run, _) = attack(&workspace, &env);
+        assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+        assert!(run.summary.contains("GitHub release"), "{}", run.summary);
+        assert_stays_text(html_url, &run.summary);
+    }
+}

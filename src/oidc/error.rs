@@ -120,9 +120,11 @@ impl OidcError {
     /// Add this error as a section of the step summary (best effort: the annotation carries
     /// the same text).
     pub fn report(&self, runner: &Runner) {
+        // The text quotes the index and the token's claims: shown verbatim, never rendered.
         let section = format!(
-            "## Trusted Publishing failed\n\n**{}**\n\n{self}\n",
-            self.title()
+            "## Trusted Publishing failed\n\n**{}**\n\n{}\n",
+            self.title(),
+            crate::markdown::code_block(&self.to_string())
         );
         if let Err(error) = runner.append_summary(&section) {
             tracing::warn!("{error:#}");
