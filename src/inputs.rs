@@ -496,6 +496,36 @@ pub fn derive_check_url(repository_url: &Url) -> Url {
         .unwrap_or_else(|_| repository_url.clone())
 }
 
+/// The real location of `path` (an existing file or folder), which must be inside `workspace`:
+/// `..`, an absolute path elsewhere and a symbolic link pointing out (committed to the
+/// repository, say) are refused with an error naming `input`. Returns the canonical path, so
+/// that what is read later is what was checked.
+pub fn inside_workspace(input: &str, workspace: &Path, path: &Path) -> Result<PathBuf, InputError> {
+    let real = std::fs::canonicalize(path).map_err(|error| {
+        InputError::new(
+            input,
+            format!("cannot resolve `{}`: {error}", path.display()),
+        )
+    })?;
+    let root = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+    if real.starts_with(&root) {
+        return Ok(real);
+    }
+    let how = if real == path {
+        String::new()
+    } else {
+        format!(" (it resolves to `{}`)", real.display())
+    };
+    Err(InputError::new(
+        input,
+        format!(
+            "`{}` is outside the workspace `{}`{how}; only files of the repository are read: give a path inside it, and no link that points out of it",
+            path.display(),
+            root.display()
+        ),
+    ))
+}
+
 fn resolve_path(workspace: &Path, value: &str) -> PathBuf {
     let path = Path::new(value);
     if path.is_absolute() {
@@ -535,6 +565,11 @@ impl Settings {
             };
             return Err(InputError::new("packages-dir", problem));
         }
+        // In Actions the workspace is the repository the workflow checked out: nothing else
+        // is published from (`packages-dir: /`, `../..`).
+        if raw.env("GITHUB_ACTIONS") == Some("true") {
+            inside_workspace("packages-dir", workspace, &packages_dir)?;
+        }
 
         let password = raw
             .password()
@@ -573,7 +608,7 @@ impl Settings {
                         ),
                     ));
                 }
-                Some(path)
+                Some(inside_workspace("changelog", workspace, &path)?)
             }
             None => None,
         };

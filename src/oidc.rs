@@ -596,9 +596,11 @@ async fn fetch_id_token(
 }
 
 /// The request URL with `audience=` appended (`?` or `&` as the URL needs, value encoded).
+/// The URL follows the rules of the URL inputs (https, or http to loopback): the request
+/// carries `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
 fn id_token_url(request_url: &str, audience: &str) -> Result<Url, String> {
-    let mut url = Url::parse(request_url)
-        .map_err(|error| format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL ({error})"))?;
+    let mut url = crate::inputs::parse_url("ACTIONS_ID_TOKEN_REQUEST_URL", request_url)
+        .map_err(|error| error.problem)?;
     url.query_pairs_mut().append_pair("audience", audience);
     Ok(url)
 }
@@ -708,6 +710,9 @@ mod tests {
         let url = id_token_url("https://token.example/req", "a b&c").unwrap();
         assert_eq!(url.as_str(), "https://token.example/req?audience=a+b%26c");
         assert!(id_token_url("not a url", "pypi").is_err());
+        assert!(id_token_url("http://token.example/req", "pypi").is_err());
+        assert!(id_token_url("file:///etc/passwd", "pypi").is_err());
+        assert!(id_token_url("http://127.0.0.1:9/req", "pypi").is_ok());
     }
 
     #[test]

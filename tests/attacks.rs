@@ -914,3 +914,105 @@ fn hostile_strings_in_the_step_summary_stay_text() {
         assert_stays_text(html_url, &run.summary);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Finding 11 and packages-dir: files are read only from inside the workspace.
+
+#[test]
+fn files_outside_the_workspace_are_not_read() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret_notes = outside.path().join("notes.md");
+    std::fs::write(&secret_notes, "## 0.3.0\n\nOUTSIDE-CONTENT-0123456789\n").unwrap();
+    let dry_run = |workspace: &Workspace, extra: &[(&str, String)]| {
+        let mut env = vec![
+            ("INPUT_DRY-RUN", "true".to_owned()),
+            ("INPUT_TAG", "v0.3.0".to_owned()),
+        ];
+        env.extend(extra.iter().cloned());
+        attack(workspace, &env)
+    };
+
+    // `changelog: ../outside/notes.md` (relative) and an absolute path elsewhere.
+    let workspace = Workspace::new().with_sample_dists();
+    let relative = pathdiff(&secret_notes, workspace.path());
+    for value in [relative, secret_notes.display().to_string()] {
+        let (run, logs) = dry_run(&workspace, &[("INPUT_CHANGELOG", value.clone())]);
+        assert_eq!(run.code, Some(2), "{value}: {}{}", run.stdout, run.stderr);
+        assert!(
+            logs.text().contains("input `changelog`")
+                && logs.text().contains("outside the workspace"),
+            "{value}: {}",
+            logs.text()
+        );
+        assert!(!logs.text().contains("OUTSIDE-CONTENT"), "{}", logs.text());
+    }
+
+    // A committed CHANGELOG.md that is a link pointing out: not read, said so.
+    std::os::unix::fs::symlink(&secret_notes, workspace.path().join("CHANGELOG.md")).unwrap();
+    let (run, logs) = dry_run(&workspace, &[]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(!logs.text().contains("OUTSIDE-CONTENT"), "{}", logs.text());
+    assert!(
+        logs.text().contains("Changelog not read"),
+        "{}",
+        logs.text()
+    );
+
+    // packages-dir outside the workspace, in Actions.
+    let dists = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_root().join("examples/dist")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dists.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let workspace = Workspace::new();
+    let (run, logs) = dry_run(
+        &workspace,
+        &[("INPUT_PACKAGES-DIR", dists.path().display().to_string())],
+    );
+    assert_eq!(run.code, Some(2), "{}{}", run.stdout, run.stderr);
+    assert!(
+        logs.text().contains("input `packages-dir`")
+            && logs.text().contains("outside the workspace"),
+        "{}",
+        logs.text()
+    );
+}
+
+/// `target` relative to `base` (both absolute), with `..` as needed.
+fn pathdiff(target: &Path, base: &Path) -> String {
+    let target: Vec<_> = target.components().collect();
+    let base: Vec<_> = base.components().collect();
+    let common = target.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); base.len() - common];
+    parts.extend(
+        target[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+#[test]
+fn the_oidc_request_url_follows_the_url_rules() {
+    let workspace = Workspace::new().with_sample_dists();
+    let index = trusted_index(&["pypi-minted-0123456789abcdef"]);
+    let env = vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", index.url())),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("ftp://127.0.0.1:{}/token", index.port),
+        ),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "ghs-request-0123456789".to_owned(),
+        ),
+    ];
+    let (run, logs) = attack(&workspace, &env);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        logs.text().contains("ACTIONS_ID_TOKEN_REQUEST_URL")
+            && logs.text().contains("use https://"),
+        "{}",
+        logs.text()
+    );
+}
