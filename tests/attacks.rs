@@ -439,11 +439,13 @@ fn token_mode(peer: &Hostile) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Print what was measured (the report's numbers: `-- --nocapture`); `SHOW_RUNS=1` shows the
+/// run's output too.
 #[expect(
     clippy::print_stderr,
-    reason = "the numbers measured are the report (`-- --nocapture`); SHOW_RUNS=1 shows each run"
+    reason = "the numbers measured are the report (`-- --nocapture`)"
 )]
-fn assert_bounded(what: &str, run: &RunOutput, measured: Measured) {
+fn report(what: &str, run: &RunOutput, measured: Measured) {
     if std::env::var_os("SHOW_RUNS").is_some() {
         eprintln!("--- {what}\n{}{}", run.stdout, run.stderr);
     }
@@ -453,6 +455,10 @@ fn assert_bounded(what: &str, run: &RunOutput, measured: Measured) {
         measured.wall.as_secs_f64(),
         measured.exit_code
     );
+}
+
+fn assert_bounded(what: &str, run: &RunOutput, measured: Measured) {
+    report(what, run, measured);
     assert!(
         measured.exit_code < 128,
         "{what}: the binary was killed (exit {}; peak RSS {} KiB, {:?}):\n{}{}",
@@ -1015,4 +1021,51 @@ fn the_oidc_request_url_follows_the_url_rules() {
         "{}",
         logs.text()
     );
+}
+
+/// The production deadline, measured: a GitHub OIDC token answer dripping one byte a second,
+/// with the default timeouts (idle 120 s, request deadline 240 s). Takes about four minutes, so
+/// it is run on demand: `cargo test --test attacks -- --ignored --nocapture`.
+#[test]
+#[ignore = "takes the production deadline (about 4 minutes); run on demand for the numbers"]
+fn a_one_byte_a_second_answer_ends_at_the_production_deadline() {
+    let peer = trusted_index(&["pypi-minted-0123456789abcdef"]);
+    peer.on(
+        "GET",
+        "/_apis/token",
+        vec![Play::drip(
+            200,
+            "application/json",
+            std::time::Duration::from_secs(1),
+        )],
+    );
+    let workspace = Workspace::new().with_sample_dists();
+    let env = vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{}_apis/token?api-version=2.0", peer.url()),
+        ),
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "ghs-request-0123456789".to_owned(),
+        ),
+    ];
+    let limits = Limits {
+        address_space: 3 << 30,
+        kill_after: std::time::Duration::from_secs(600),
+    };
+    let (run, measured) = attack_measured(&workspace, &env, limits);
+    report("1 byte/s OIDC answer, production deadline", &run, measured);
+    assert!(
+        measured.exit_code < 128,
+        "killed: {measured:?}\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        measured.wall < std::time::Duration::from_secs(300),
+        "{measured:?}"
+    );
+    assert!(measured.peak_rss_kib < MEMORY_BOUND_KIB, "{measured:?}");
 }
