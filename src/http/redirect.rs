@@ -10,16 +10,14 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     #[error(
-        "the redirect from {from} to {to} leaves https; refusing to send credentials in clear text"
+        "{from} redirects to {to}, away from https; refusing to send credentials in clear text"
     )]
     LeavesHttps { from: String, to: String },
     #[error("the redirect to {to} uses plain http:// on a host that is not loopback; refusing it")]
     PlainHttp { to: String },
     #[error("the redirect to {to} uses the scheme `{scheme}`; only https is followed")]
     Scheme { to: String, scheme: String },
-    #[error(
-        "the redirect from {from} goes to another host ({to}); refusing to send credentials there"
-    )]
+    #[error("{from} redirects to another host ({to}); refusing to send credentials there")]
     OtherHost { from: String, to: String },
 }
 
