@@ -716,7 +716,7 @@ fn a_simple_page_that_drips_forever_is_given_up_on() {
     ok(&run);
     assert_all_stored(&workspace, &server);
     assert!(
-        run.stdout.contains("did not send the whole page within"),
+        run.stdout.contains("did not send the project page within"),
         "{}",
         run.stdout
     );

@@ -10,11 +10,17 @@
     clippy::doc_markdown,
     reason = "test support fails loudly: clippy's allow-unwrap-in-tests covers only #[test] functions"
 )]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the test peers read their own loopback upstreams' answers whole; the caps of src/http/body.rs guard the binary, not them"
+)]
 
 pub mod background;
 pub mod fault_proxy;
 pub mod github_fake;
+pub mod hostile;
 pub mod oidc_fake;
+pub mod runner_log;
 pub mod sigstore_fake;
 
 use std::collections::BTreeMap;
@@ -221,7 +227,14 @@ impl RunOutput {
     /// each given secret in full or base64-encoded at any alignment (as a basic-auth header
     /// carries `user:secret`), any JWT-shaped string (OIDC tokens), any `Authorization` header.
     pub fn assert_no_secrets(&self, secrets: &[&str]) {
-        let text = self.all_text();
+        assert_no_secrets_in(&self.all_text(), secrets);
+    }
+}
+
+/// The secret scan of [`RunOutput::assert_no_secrets`] over any text (an emulated job log).
+pub fn assert_no_secrets_in(text: &str, secrets: &[&str]) {
+    {
+        let text = text.to_owned();
         for secret in secrets.iter().filter(|s| s.len() >= 8) {
             assert!(
                 !text.contains(secret),
@@ -333,10 +346,47 @@ impl Workspace {
     }
 
     pub fn run_with_args(&self, args: &[&str], extra: &[(&str, &str)]) -> RunOutput {
+        let (run, _) = self.execute(args, extra, None);
+        // The secret scan, applied to every end-to-end run: every password or token the run
+        // was given, plus JWT-shaped strings and Authorization headers.
+        let secrets = secrets_in_env(extra);
+        run.assert_no_secrets(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+        run
+    }
+
+    /// Run as [`Workspace::run`] under `tests/support/measure.py`: the kernel's peak RSS and the
+    /// wall time of the binary, its address space capped (an attack that makes it allocate
+    /// without bound kills the binary, not the test machine) and killed after `limits.kill_after`
+    /// (a hang fails the test rather than hanging it). No secret scan: the
+    /// caller asserts on the emulated job log ([`runner_log::JobLogs`]).
+    pub fn run_measured(&self, extra: &[(&str, &str)], limits: Limits) -> (RunOutput, Measured) {
+        let (run, measured) = self.execute(&[], extra, Some(limits));
+        (run, measured.unwrap())
+    }
+
+    fn execute(
+        &self,
+        args: &[&str],
+        extra: &[(&str, &str)],
+        measure: Option<Limits>,
+    ) -> (RunOutput, Option<Measured>) {
         let files = tempfile::tempdir().unwrap();
         let output_file = files.path().join("output");
         let summary_file = files.path().join("summary");
-        let mut command = Command::new(BINARY);
+        let report_file = files.path().join("measured.json");
+        let mut command = match measure {
+            None => Command::new(BINARY),
+            Some(limits) => {
+                let mut command = Command::new(venv_bin("python"));
+                command
+                    .arg(repo_root().join("tests/support/measure.py"))
+                    .arg(limits.address_space.to_string())
+                    .arg(limits.kill_after.as_secs_f64().to_string())
+                    .arg(&report_file)
+                    .arg(BINARY);
+                command
+            }
+        };
         command
             .args(args)
             .env_clear()
@@ -353,6 +403,15 @@ impl Workspace {
             command.env(key, value);
         }
         let output = command.output().unwrap();
+        let measured = measure.map(|_| {
+            let report: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+            Measured {
+                exit_code: report["exit_code"].as_i64().unwrap(),
+                peak_rss_kib: report["peak_rss_kib"].as_u64().unwrap(),
+                wall: Duration::from_secs_f64(report["wall_seconds"].as_f64().unwrap()),
+            }
+        });
         let run = RunOutput {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -360,12 +419,35 @@ impl Workspace {
             github_output: std::fs::read_to_string(&output_file).unwrap_or_default(),
             summary: std::fs::read_to_string(&summary_file).unwrap_or_default(),
         };
-        // The secret scan, applied to every end-to-end run: every password or token the run
-        // was given, plus JWT-shaped strings and Authorization headers.
-        let secrets = secrets_in_env(extra);
-        run.assert_no_secrets(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
-        run
+        (run, measured)
     }
+}
+
+/// Bounds for a measured run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// RLIMIT_AS of the binary, in bytes.
+    pub address_space: u64,
+    pub kill_after: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            address_space: 3 << 30,
+            kill_after: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What the kernel measured of one run of the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    /// 128 + signal when the binary was killed (by the kernel at the address-space cap, or
+    /// after `kill_after`).
+    pub exit_code: i64,
+    pub peak_rss_kib: u64,
+    pub wall: Duration,
 }
 
 /// `pip install` a project from the index into a fresh target folder; returns pip's success.
