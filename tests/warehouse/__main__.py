@@ -1,0 +1,135 @@
+"""Command line of the PyPI-strict test index (run with ``tests/`` on ``PYTHONPATH``).
+
+  python -m warehouse serve --packages DIR --state DIR [--file-size-limit BYTES]
+      The HTTP index with pypiserver behind it; the upload token comes from the environment
+      variable WAREHOUSE_FAKE_TOKEN. Prints one JSON line {"port", "storage_port"} when ready.
+  python -m warehouse check [--json] FILE... (or @LISTFILE)
+      Judge each dist file as PyPI would when a correct client sends it (the form built from
+      the file's own metadata, see client.py), each as the first file of a new release.
+  python -m warehouse descriptions FILE... (or @LISTFILE)
+      One JSON line per file: {file, content_type, description, renders, message}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+
+from . import client, rules
+
+TOKEN = "pypi-offline-check"
+
+
+def expand(paths: list[str]) -> list[str]:
+    files = []
+    for path in paths:
+        if path.startswith("@"):
+            with open(path[1:], encoding="utf-8") as listing:
+                files.extend(line.strip() for line in listing if line.strip())
+        else:
+            files.append(path)
+    return files
+
+
+def check_file(path: str) -> dict:
+    result = {"file": path}
+    try:
+        form = client.upload_form(path)
+    except client.NoMetadata as problem:
+        return result | {"verdict": "client:no-metadata", "status": None, "message": str(problem)}
+    except client.UndecodableMetadata as problem:
+        return result | {
+            "verdict": "client:metadata-encoding",
+            "status": None,
+            "message": str(problem),
+        }
+    except Exception as error:  # an archive too broken for a client to read its metadata
+        return result | {
+            "verdict": "client:unreadable",
+            "status": None,
+            "message": f"{type(error).__name__}: {error}",
+        }
+    index = rules.Index(tokens={TOKEN})
+    verdict = rules.validate_upload(form, index, username="__token__", password=TOKEN)
+    return result | {
+        "verdict": "accept" if verdict.accepted else verdict.rule,
+        "status": verdict.status,
+        "message": verdict.message,
+    }
+
+
+def describe(path: str) -> dict:
+    result = {"file": path}
+    try:
+        fields = client.metadata_fields(client.read_metadata(path)[1])
+    except Exception as error:
+        return result | {"error": f"{type(error).__name__}: {error}"}
+    values = dict(reversed(fields))  # the first value of each field
+    description = values.get("description")
+    content_type = values.get("description_content_type")
+    result |= {"content_type": content_type, "description": description}
+    if description is None:
+        return result | {"renders": None, "message": None}
+    verdict = rules.description_refusal(
+        type("Meta", (), {"description": description, "description_content_type": content_type})
+    )
+    return result | {
+        "renders": verdict is None,
+        "message": verdict.message if verdict else None,
+    }
+
+
+def main(argv=None) -> int:
+    warnings.simplefilter("ignore")
+    parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP index")
+    serve.add_argument("--packages", required=True, help="pypiserver's package folder")
+    serve.add_argument("--state", required=True, help="a folder for the htpasswd file")
+    serve.add_argument("--port", type=int, default=0)
+    serve.add_argument(
+        "--file-size-limit",
+        type=int,
+        default=int(os.environ.get("WAREHOUSE_FAKE_FILE_SIZE_LIMIT", rules.DEFAULT_FILE_SIZE_LIMIT)),
+        help="bytes (default 100 MiB, or $WAREHOUSE_FAKE_FILE_SIZE_LIMIT)",
+    )
+    serve.add_argument("--exit-with-stdin", action="store_true",
+                       help="exit when stdin is closed (the parent is gone)")
+    check = commands.add_parser("check", help="judge dist files offline")
+    check.add_argument("--json", action="store_true", help="one JSON line per file")
+    check.add_argument("files", nargs="+")
+    descriptions = commands.add_parser("descriptions", help="dump descriptions as JSON lines")
+    descriptions.add_argument("files", nargs="+")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        from . import server
+
+        token = os.environ.get("WAREHOUSE_FAKE_TOKEN")
+        if not token:
+            parser.error("set WAREHOUSE_FAKE_TOKEN to the upload token")
+        server.serve(args.packages, args.state, token, args.file_size_limit, args.port,
+                     args.exit_with_stdin)
+        return 0
+    if args.command == "check":
+        refused = 0
+        for path in expand(args.files):
+            result = check_file(path)
+            refused += result["verdict"] != "accept"
+            if args.json:
+                print(json.dumps(result), flush=True)
+            else:
+                print(f"{os.path.basename(path)}: {result['verdict']}"
+                      + (f" ({result['status']}) {result['message']}" if result["message"] else ""))
+        return 1 if refused else 0
+    for path in expand(args.files):
+        print(json.dumps(describe(path)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
