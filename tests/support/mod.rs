@@ -127,9 +127,16 @@ impl PypiServer {
         }
     }
 
-    /// The upload URL, as PyPI's: `/legacy/`.
+    /// The upload URL (the index also takes uploads at PyPI's `/legacy/`; `/legacy` answers
+    /// 308 as PyPI does).
     pub fn upload_url(&self) -> String {
-        format!("http://127.0.0.1:{}/legacy/", self.port)
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// pypiserver's own upload URL, bypassing PyPI's rules: for tests of how the binary meets a
+    /// non-PyPI index (pypiserver answers a re-sent file with 409, PyPI with 200).
+    pub fn storage_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.storage_port)
     }
 
     pub fn simple_url(&self) -> String {
