@@ -1,18 +1,23 @@
 //! The real-world corpus: releases of popular projects (`tests/corpus/releases.json`, fetched by
-//! `scripts/test.sh --setup` into `target/corpus/`), each file with the verdict PyPI's rules
+//! `scripts/test.sh --setup` into `target/corpus/`), each file with the verdict `PyPI`'s rules
 //! give it today. Two judges must agree with the manifest:
-//! - our verification: the real binary, `--dry-run` for PyPI, on a packages-dir holding just
+//! - our verification: the real binary, `--dry-run` for `PyPI`, on a packages-dir holding just
 //!   that file (one process per file, so each verdict is the file's own: the cross-file rules
 //!   are tested elsewhere). The binary rather than the library: it is what users run, and its
 //!   command line is the stable interface while the verification code changes underneath;
 //!   a process start costs a few milliseconds against the archive work;
-//! - the offline oracle (`python -m warehouse check`, PyPI's rules applied to the form a
+//! - the offline oracle (`python -m warehouse check`, `PyPI`'s rules applied to the form a
 //!   correct client sends), run once over the whole corpus in one Python process.
 //!
-//! A file may be refused by us although PyPI accepts it only where our safety stance is
+//! A file may be refused by us although `PyPI` accepts it only where our safety stance is
 //! stricter on purpose: the manifest then says `refuse-safety: <reason>`.
 //! Every disagreement is printed as a table (file, manifest, ours, oracle's) and also written
 //! to `target/tmp/corpus-disagreements.txt`; timings are printed, never asserted.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step is a test failure"
+)]
 
 mod support;
 
@@ -264,7 +269,10 @@ fn our_verification_and_pypis_rules_agree_with_the_corpus_verdicts() {
     let mut report = String::new();
     for (title, rows) in [
         ("our verification disagrees with the manifest", &ours_wrong),
-        ("the oracle (PyPI's rules) disagrees with the manifest", &oracle_wrong),
+        (
+            "the oracle (PyPI's rules) disagrees with the manifest",
+            &oracle_wrong,
+        ),
     ] {
         if !rows.is_empty() {
             report.push_str(&format!(

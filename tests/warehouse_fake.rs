@@ -1,7 +1,12 @@
 //! The PyPI-strict test index itself (`tests/warehouse/`): hand-built upload forms are refused
-//! with PyPI's status and message (in the status line and, for `Accept: application/json`, in
-//! PyPI's JSON body), nothing refused reaches pypiserver, a good upload does and `pip install`
-//! works, and the JSON API and the 14-day rule behave as PyPI's.
+//! with `PyPI`'s status and message (in the status line and, for `Accept: application/json`, in
+//! `PyPI`'s JSON body), nothing refused reaches pypiserver, a good upload does and `pip install`
+//! works, and the JSON API and the 14-day rule behave as `PyPI`'s.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup step is a test failure"
+)]
 
 mod support;
 
@@ -22,7 +27,12 @@ fn sample(name: &str) -> Vec<u8> {
 
 /// A correct form for one of the sample dists (Metadata-Version 2.4, as in the files).
 fn good_form(file: &str, bytes: &[u8]) -> Vec<(String, String)> {
-    let (filetype, pyversion) = if file.ends_with(".whl") {
+    form_for("oidc-publish-demo", "0.3.0", file, bytes)
+}
+
+/// A correct Metadata-Version 2.4 form for `file` of project `name`.
+fn form_for(name: &str, version: &str, file: &str, bytes: &[u8]) -> Vec<(String, String)> {
+    let (filetype, pyversion) = if file.to_ascii_lowercase().ends_with(".whl") {
         ("bdist_wheel", "py3")
     } else {
         ("sdist", "source")
@@ -31,8 +41,8 @@ fn good_form(file: &str, bytes: &[u8]) -> Vec<(String, String)> {
         (":action", "file_upload"),
         ("protocol_version", "1"),
         ("metadata_version", "2.4"),
-        ("name", "oidc-publish-demo"),
-        ("version", "0.3.0"),
+        ("name", name),
+        ("version", version),
         ("summary", "A tiny sample project."),
         ("license_expression", "MIT"),
         ("license_file", "LICENSE"),
@@ -46,7 +56,10 @@ fn good_form(file: &str, bytes: &[u8]) -> Vec<(String, String)> {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .chain([
-        ("sha256_digest".to_owned(), hex::encode(sha2::Sha256::digest(bytes))),
+        (
+            "sha256_digest".to_owned(),
+            hex::encode(sha2::Sha256::digest(bytes)),
+        ),
         ("blake2_256_digest".to_owned(), blake2_256(bytes)),
     ])
     .collect()
@@ -54,7 +67,9 @@ fn good_form(file: &str, bytes: &[u8]) -> Vec<(String, String)> {
 
 fn blake2_256(bytes: &[u8]) -> String {
     use blake2::Digest as _;
-    hex::encode(blake2::Blake2b::<blake2::digest::consts::U32>::digest(bytes))
+    hex::encode(blake2::Blake2b::<blake2::digest::consts::U32>::digest(
+        bytes,
+    ))
 }
 
 /// Replace (or, with `None`, remove) every value of a field; add it when missing.
@@ -140,8 +155,20 @@ fn a_good_upload_is_stored_by_pypiserver_and_pip_installs_it() {
     let server = PypiServer::start();
     for file in [WHEEL, SDIST] {
         let bytes = sample(file);
-        let answer = upload(&server, &good_form(file, &bytes), file, &bytes, &server.token);
-        assert_eq!(answer.status, 200, "{file}: {} {}", answer.reason, server.log());
+        let answer = upload(
+            &server,
+            &good_form(file, &bytes),
+            file,
+            &bytes,
+            &server.token,
+        );
+        assert_eq!(
+            answer.status,
+            200,
+            "{file}: {} {}",
+            answer.reason,
+            server.log()
+        );
     }
     assert_eq!(server.stored().len(), 2, "{}", server.log());
     let (installed, log) = pip_install(&server.simple_url(), "oidc-publish-demo==0.3.0");
@@ -149,11 +176,23 @@ fn a_good_upload_is_stored_by_pypiserver_and_pip_installs_it() {
 
     // The same file again is a no-op success; other bytes under the name are refused.
     let bytes = sample(WHEEL);
-    let again = upload(&server, &good_form(WHEEL, &bytes), WHEEL, &bytes, &server.token);
+    let again = upload(
+        &server,
+        &good_form(WHEEL, &bytes),
+        WHEEL,
+        &bytes,
+        &server.token,
+    );
     assert_eq!(again.status, 200);
     let mut other = bytes.clone();
     other.extend_from_slice(b"trailing");
-    let conflict = upload(&server, &good_form(WHEEL, &other), WHEEL, &other, &server.token);
+    let conflict = upload(
+        &server,
+        &good_form(WHEEL, &other),
+        WHEEL,
+        &other,
+        &server.token,
+    );
     assert_eq!(conflict.status, 400);
     assert!(
         conflict.reason.starts_with(&format!(
@@ -262,14 +301,23 @@ fn bad_forms_are_refused_with_pypis_status_and_message_and_nothing_is_stored() {
             "{case}: {json}"
         );
     }
-    let answer = upload(&server, &good_form(WHEEL, &bytes), WHEEL, &bytes, "pypi-wrong");
+    let answer = upload(
+        &server,
+        &good_form(WHEEL, &bytes),
+        WHEEL,
+        &bytes,
+        "pypi-wrong",
+    );
     if (answer.status, answer.reason.as_str())
         != (
             403,
             "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information.",
         )
     {
-        failures.push(format!("a wrong token: got {} {}", answer.status, answer.reason));
+        failures.push(format!(
+            "a wrong token: got {} {}",
+            answer.status, answer.reason
+        ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(server.stored().is_empty(), "a refused upload was stored");
@@ -297,7 +345,13 @@ fn the_json_api_and_the_14_day_rule_behave_as_pypis() {
     assert_eq!((status, body.trim()), (404, r#"{"message": "Not Found"}"#));
 
     let bytes = sample(WHEEL);
-    let answer = upload(&server, &good_form(WHEEL, &bytes), WHEEL, &bytes, &server.token);
+    let answer = upload(
+        &server,
+        &good_form(WHEEL, &bytes),
+        WHEEL,
+        &bytes,
+        &server.token,
+    );
     assert_eq!(answer.status, 200, "{}", answer.reason);
     let (status, body) =
         support::http_request(server.port, "GET", "/pypi/oidc-publish-demo/0.3.0/json");
@@ -310,7 +364,10 @@ fn the_json_api_and_the_14_day_rule_behave_as_pypis() {
         json["urls"][0]["digests"]["sha256"],
         hex::encode(sha2::Sha256::digest(&bytes))
     );
-    let fresh = json["urls"][0]["upload_time_iso_8601"].as_str().unwrap().to_owned();
+    let fresh = json["urls"][0]["upload_time_iso_8601"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(fresh.ends_with('Z'), "{fresh}");
 
     // Twenty days later the release accepts no new file.
@@ -318,9 +375,18 @@ fn the_json_api_and_the_14_day_rule_behave_as_pypis() {
     let (_, body) = support::http_request(server.port, "GET", "/pypi/oidc-publish-demo/0.3.0/json");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     let aged = json["urls"][0]["upload_time_iso_8601"].as_str().unwrap();
-    assert!(aged < fresh.as_str(), "{aged} must be 20 days before {fresh}");
+    assert!(
+        aged < fresh.as_str(),
+        "{aged} must be 20 days before {fresh}"
+    );
     let sdist = sample(SDIST);
-    let answer = upload(&server, &good_form(SDIST, &sdist), SDIST, &sdist, &server.token);
+    let answer = upload(
+        &server,
+        &good_form(SDIST, &sdist),
+        SDIST,
+        &sdist,
+        &server.token,
+    );
     assert_eq!(
         (answer.status, answer.reason.as_str()),
         (
@@ -329,7 +395,13 @@ fn the_json_api_and_the_14_day_rule_behave_as_pypis() {
         )
     );
     // Re-sending a file the old release has is still a no-op success.
-    let again = upload(&server, &good_form(WHEEL, &bytes), WHEEL, &bytes, &server.token);
+    let again = upload(
+        &server,
+        &good_form(WHEEL, &bytes),
+        WHEEL,
+        &bytes,
+        &server.token,
+    );
     assert_eq!(again.status, 200, "{}", again.reason);
 }
 
@@ -339,10 +411,95 @@ fn the_file_size_limit_is_configurable_and_named_as_pypi_names_it() {
     server.set_file_size_limit(1024);
     let bytes = sample(WHEEL);
     assert!(bytes.len() > 1024);
-    let answer = upload(&server, &good_form(WHEEL, &bytes), WHEEL, &bytes, &server.token);
+    let answer = upload(
+        &server,
+        &good_form(WHEEL, &bytes),
+        WHEEL,
+        &bytes,
+        &server.token,
+    );
     assert_eq!(answer.status, 400);
     assert_eq!(
         answer.reason,
         "File too large. Limit for project 'oidc-publish-demo' is 0 MB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information."
     );
+}
+
+#[test]
+fn file_and_archive_rules_are_pypis() {
+    let server = PypiServer::start();
+    let fixture =
+        |path: &str| std::fs::read(repo_root().join("tests/fixtures/dists").join(path)).unwrap();
+    let mut trailing = sample(WHEEL);
+    trailing.extend_from_slice(b"appended after the end of the archive");
+    let zip_sdist = fixture("two-sdists/demo_hatch-1.0.0.zip");
+    let linux = fixture("wheel-linux-platform/demo_setuptools-1.0.0-cp312-cp312-linux_x86_64.whl");
+    let wheel = sample(WHEEL);
+    let cases: Vec<(&str, &str, &str, Vec<u8>, &str)> = vec![
+        (
+            "oidc-publish-demo",
+            "0.3.0",
+            WHEEL,
+            trailing,
+            "Invalid distribution file. ZIP archive not accepted: Trailing data. See https://docs.pypi.org/archives for more information",
+        ),
+        (
+            "demo-hatch",
+            "1.0.0",
+            "demo_hatch-1.0.0.zip",
+            zip_sdist,
+            "Filename 'demo_hatch-1.0.0.zip' is invalid, should be 'demo_hatch-1.0.0.tar.gz'.",
+        ),
+        (
+            "demo-setuptools",
+            "1.0.0",
+            "demo_setuptools-1.0.0-cp312-cp312-linux_x86_64.whl",
+            linux,
+            "Binary wheel 'demo_setuptools-1.0.0-cp312-cp312-linux_x86_64.whl' has an unsupported platform tag 'linux_x86_64'.",
+        ),
+        (
+            "oidc-publish-demo",
+            "0.3.0",
+            "oidc_publish_demo-0.3.0-py3-none-any.WHL",
+            wheel.clone(),
+            "Invalid file extension: Extension .WHL is invalid for filetype bdist_wheel. See https://www.python.org/dev/peps/pep-0527 for more information.",
+        ),
+        (
+            "oidc-publish-demo",
+            "0.3.0",
+            "Oidc_Publish_Demo-0.3.0-py3-none-any.whl",
+            wheel.clone(),
+            // Renamed after the build: PyPI looks for the WHEEL file under the file's name.
+            "Invalid distribution file. WHEEL not found at Oidc_Publish_Demo-0.3.0.dist-info/WHEEL",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, version, file, bytes, message) in &cases {
+        let answer = upload(
+            &server,
+            &form_for(name, version, file, bytes),
+            file,
+            bytes,
+            &server.token,
+        );
+        if (answer.status, answer.reason.as_str()) != (400, *message) {
+            failures.push(format!(
+                "{file}: got {} {}\n  want 400 {message}",
+                answer.status, answer.reason
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(server.stored().is_empty(), "a refused upload was stored");
+
+    // A Pyodide wheel (PEP 783 platform tag) is accepted.
+    let pyodide = "oidc_publish_demo-0.3.0-cp313-cp313-pyemscripten_2026_0_wasm32.whl";
+    let answer = upload(
+        &server,
+        &good_form(pyodide, &wheel),
+        pyodide,
+        &wheel,
+        &server.token,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.reason);
 }

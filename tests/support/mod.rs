@@ -81,7 +81,13 @@ impl PypiServer {
         let token = format!("pypi-test{:032x}", rand_u128());
         let log = std::fs::File::create(state.path().join("server.log")).unwrap();
         let mut child = Command::new(venv_bin("python"))
-            .args(["-m", "warehouse", "serve", "--exit-with-stdin", "--packages"])
+            .args([
+                "-m",
+                "warehouse",
+                "serve",
+                "--exit-with-stdin",
+                "--packages",
+            ])
             .arg(packages.path())
             .arg("--state")
             .arg(state.path())
