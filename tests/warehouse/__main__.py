@@ -19,6 +19,7 @@ import sys
 import warnings
 
 from . import client, rules
+from .formdata import FormData, sanitize
 
 TOKEN = "pypi-offline-check"
 
@@ -67,7 +68,9 @@ def describe(path: str) -> dict:
         fields = client.metadata_fields(client.read_metadata(path)[1])
     except Exception as error:
         return result | {"error": f"{type(error).__name__}: {error}"}
-    values = dict(reversed(fields))  # the first value of each field
+    form = FormData(fields)
+    sanitize(form)  # PyPI drops UNKNOWN placeholders (a Description-Content-Type among them)
+    values = {name: form.getall(name)[0] for name in form.keys()}
     description = values.get("description")
     content_type = values.get("description_content_type")
     result |= {"content_type": content_type, "description": description}

@@ -336,7 +336,14 @@ class Handler(BaseHTTPRequestHandler):
                 target = f"/pypi/{normalized}/{version + '/' if version else ''}json"
                 return self.send(301, b"", headers=[("Location", target)])
             if version is None:
-                release = max(releases, key=lambda r: packaging.version.parse(r.version))
+                # The latest release, final releases before pre-releases (as PyPI orders them).
+                release = max(
+                    releases,
+                    key=lambda r: (
+                        not packaging.version.parse(r.version).is_prerelease,
+                        packaging.version.parse(r.version),
+                    ),
+                )
             else:
                 release = index.releases.get((normalized, rules._canonical_version(version)))
                 if release is None:
