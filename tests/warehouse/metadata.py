@@ -11,7 +11,7 @@ License-Expression. Errors are ``packaging.metadata.InvalidMetadata`` with the f
 
 from __future__ import annotations
 
-import email.utils
+import email._parseaddr
 
 import email_validator
 import packaging.metadata as pm
@@ -71,6 +71,39 @@ def is_valid_uri(uri: str) -> bool:
     except uri_exceptions.ValidationError:
         return False
     return True
+
+
+def _balanced_parentheses(value: str) -> bool:
+    """Parentheses outside quoted names pair up (backslash escapes honoured)."""
+    depth = 0
+    quoted = escaped = False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def parse_address(value: str) -> tuple[str, str]:
+    """``email.utils.parseaddr(value)`` as PyPI's Python (3.13+, strict by default) answers:
+    ('', '') for anything but exactly one well-formed address. Python 3.11's parseaddr would
+    return the first of several addresses instead."""
+    if not _balanced_parentheses(value):
+        return ("", "")
+    addresses = email._parseaddr.AddressList(value).addresslist
+    addresses = [("", "") if "[" in address else (name, address) for name, address in addresses]
+    if len(addresses) != 1:
+        return ("", "")
+    return addresses[0]
 
 
 def raw_from_form(form) -> dict:
@@ -144,7 +177,7 @@ def pypi_rules(metadata: pm.Metadata) -> list[InvalidMetadata]:
         value = getattr(metadata, raw_name)
         if value is None:
             continue
-        _, address = email.utils.parseaddr(value)
+        _, address = parse_address(value)
         if not address:
             continue
         try:
