@@ -3,9 +3,11 @@
   python -m warehouse serve --packages DIR --state DIR [--file-size-limit BYTES]
       The HTTP index with pypiserver behind it; the upload token comes from the environment
       variable WAREHOUSE_FAKE_TOKEN. Prints one JSON line {"port", "storage_port"} when ready.
-  python -m warehouse check [--json] FILE... (or @LISTFILE)
+  python -m warehouse check [--json] [--drop-newer-fields] FILE... (or @LISTFILE)
       Judge each dist file as PyPI would when a correct client sends it (the form built from
-      the file's own metadata, see client.py), each as the first file of a new release.
+      the file's own metadata as twine builds it, see client.py), each as the first file of a
+      new release. --drop-newer-fields: the client leaves out every field newer than the
+      declared Metadata-Version (twine drops only License-File below 2.4).
   python -m warehouse descriptions FILE... (or @LISTFILE)
       One JSON line per file: {file, content_type, description, renders, message}.
 """
@@ -35,10 +37,10 @@ def expand(paths: list[str]) -> list[str]:
     return files
 
 
-def check_file(path: str) -> dict:
+def check_file(path: str, drop_newer_fields: bool = False) -> dict:
     result = {"file": path}
     try:
-        form = client.upload_form(path)
+        form = client.upload_form(path, drop_newer_fields)
     except client.NoMetadata as problem:
         return result | {"verdict": "client:no-metadata", "status": None, "message": str(problem)}
     except client.UndecodableMetadata as problem:
@@ -104,6 +106,12 @@ def main(argv=None) -> int:
                        help="exit when stdin is closed (the parent is gone)")
     check = commands.add_parser("check", help="judge dist files offline")
     check.add_argument("--json", action="store_true", help="one JSON line per file")
+    check.add_argument(
+        "--drop-newer-fields",
+        action="store_true",
+        help="leave every field newer than the declared Metadata-Version out of the form "
+        "(default: only License-File below 2.4, as twine does)",
+    )
     check.add_argument("files", nargs="+")
     descriptions = commands.add_parser("descriptions", help="dump descriptions as JSON lines")
     descriptions.add_argument("files", nargs="+")
@@ -121,7 +129,7 @@ def main(argv=None) -> int:
     if args.command == "check":
         refused = 0
         for path in expand(args.files):
-            result = check_file(path)
+            result = check_file(path, args.drop_newer_fields)
             refused += result["verdict"] != "accept"
             if args.json:
                 print(json.dumps(result), flush=True)

@@ -93,8 +93,15 @@ class UndecodableMetadata(Exception):
     """A metadata field is not UTF-8: no client can send it as PyPI's form expects."""
 
 
-def metadata_fields(data: bytes) -> list[tuple[str, str]]:
-    """The form's metadata fields for a METADATA/PKG-INFO file."""
+def _added_in(raw_name: str) -> str | None:
+    """The Metadata-Version that introduced a field (packaging's own table)."""
+    return getattr(pm.Metadata.__dict__.get(raw_name), "added", None)
+
+
+def metadata_fields(data: bytes, drop_newer_fields: bool = False) -> list[tuple[str, str]]:
+    """The form's metadata fields for a METADATA/PKG-INFO file. With `drop_newer_fields`, every
+    field newer than the declared Metadata-Version is left out, not only License-File as twine
+    does (a policy a client may choose; PyPI would then never see those fields)."""
     raw, unparsed = pm.parse_email(data)
     message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
     fields: list[tuple[str, str]] = []
@@ -129,6 +136,15 @@ def metadata_fields(data: bytes) -> list[tuple[str, str]]:
         drop_license_files = False
     if drop_license_files:
         fields = [(name, value) for name, value in fields if name != "license_file"]
+    if drop_newer_fields and version in pm._VALID_METADATA_VERSIONS:
+        declared = pm._VALID_METADATA_VERSIONS.index(version)
+        form_to_raw = {form: raw for raw, form in RAW_TO_FORM.items()}
+
+        def newer(name: str) -> bool:
+            added = _added_in(form_to_raw[name])
+            return added is not None and pm._VALID_METADATA_VERSIONS.index(added) > declared
+
+        fields = [(name, value) for name, value in fields if not newer(name)]
     return fields
 
 
@@ -147,12 +163,12 @@ def _description_values(message) -> list[str]:
     return [unfold_description(h) for h in headers]
 
 
-def upload_form(path: str) -> FormData:
+def upload_form(path: str, drop_newer_fields: bool = False) -> FormData:
     """The whole upload form for `path`: metadata, protocol fields, digests and the file."""
     filename = os.path.basename(path)
     _, data = read_metadata(path)
     fields = [(":action", "file_upload"), ("protocol_version", "1")]
-    fields += metadata_fields(data)
+    fields += metadata_fields(data, drop_newer_fields)
     if filename.endswith(".whl"):
         match = WHEEL_PYVERSION.match(filename)
         fields += [("filetype", "bdist_wheel"), ("pyversion", match["pyver"] if match else "any")]
