@@ -5,8 +5,6 @@ PyPI's status and message, plus a short rule id naming the rule (for tests and t
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import datetime
 import hashlib
 import hmac
@@ -14,22 +12,30 @@ import os
 import re
 import tempfile
 import threading
-import tarfile
-import zipfile
 from email.message import EmailMessage
 
 import packaging.utils
-import packaging.version
 
-from . import archives
+from . import distfile
 from . import metadata as metadata_rules
-from .platforms import valid_platform_tag
 from .formdata import FileField, FormData, sanitize
+from .model import (
+    DEFAULT_FILE_SIZE_LIMIT,
+    ONE_GIB,
+    ONE_MIB,
+    Index,
+    Release,
+    StoredFile,
+    Verdict,
+    canonical_version,
+    refuse,
+    release_info,
+    utcnow,
+)
 
-ONE_MIB = 1024 * 1024
-ONE_GIB = 1024 * ONE_MIB
-DEFAULT_FILE_SIZE_LIMIT = 100 * ONE_MIB
-DEFAULT_PROJECT_SIZE_LIMIT = 10 * ONE_GIB
+__all__ = ["DEFAULT_FILE_SIZE_LIMIT", "Index", "Verdict", "canonical_version", "commit",
+           "validate_upload"]
+
 MAXIMUM_AGE_FOR_NEW_UPLOADS = datetime.timedelta(days=14)
 
 HELP = "https://pypi.org/help/"
@@ -44,99 +50,6 @@ DIGEST_RE = re.compile(r"^[A-F0-9]{64}$", re.I)
 FILETYPE_EXTENSIONS = {"sdist": {".zip", ".tar.gz"}, "bdist_wheel": {".whl"}}
 DIST_FILE_RE = re.compile(r".+?(?P<extension>\.(tar\.gz|zip|whl))$", re.I)
 ERROR_FIELD_ORDER = ["metadata-version", "name", "version"]
-
-
-@dataclasses.dataclass
-class Verdict:
-    """PyPI's answer: 200 (``rule`` is ``accept`` or ``duplicate``) or an error."""
-
-    status: int
-    message: str
-    rule: str
-    # For an accepted upload: what to record once the file is stored (see `commit`).
-    stored: StoredFile | None = None
-    release: Release | None = None
-    display_name: str | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.status == 200
-
-
-@dataclasses.dataclass
-class StoredFile:
-    filename: str
-    project: str  # normalized name
-    version: str  # the release's version string
-    packagetype: str
-    python_version: str
-    size: int
-    md5: str
-    sha256: str
-    blake2_256: str
-    requires_python: str | None
-    upload_time: datetime.datetime
-
-
-@dataclasses.dataclass
-class Release:
-    project: str  # normalized name
-    version: str
-    canonical_version: str
-    created: datetime.datetime
-    info: dict  # the JSON API's `info`, from the first upload's metadata
-    files: list[StoredFile] = dataclasses.field(default_factory=list)
-
-
-class Index:
-    """What PyPI knows: projects, releases and files (in memory), tokens, limits."""
-
-    def __init__(self, tokens=(), file_size_limit=DEFAULT_FILE_SIZE_LIMIT):
-        self.tokens = set(tokens)
-        self.file_size_limit = file_size_limit
-        self.project_size_limit = DEFAULT_PROJECT_SIZE_LIMIT
-        self.projects: dict[str, str] = {}  # normalized -> display name
-        self.releases: dict[tuple[str, str], Release] = {}
-        self.lock = threading.Lock()
-
-    def files(self):
-        for release in self.releases.values():
-            yield from release.files
-
-    def project_size(self, project: str) -> int:
-        return sum(f.size for f in self.files() if f.project == project)
-
-    def commit(self, stored: StoredFile, display_name: str, release: Release) -> None:
-        self.projects[stored.project] = display_name
-        self.releases.setdefault((release.project, release.canonical_version), release)
-        release.files.append(stored)
-
-    def age(self, project: str, version: str, days: float) -> bool:
-        """Move a release and its files `days` into the past (test knob)."""
-        key = (packaging.utils.canonicalize_name(project), _canonical_version(version))
-        release = self.releases.get(key)
-        if release is None:
-            return False
-        shift = datetime.timedelta(days=days)
-        release.created -= shift
-        for stored in release.files:
-            stored.upload_time -= shift
-        return True
-
-
-def _canonical_version(version: str) -> str:
-    try:
-        return packaging.utils.canonicalize_version(version)
-    except packaging.version.InvalidVersion:
-        return version
-
-
-def refuse(message, rule, status=400) -> Verdict:
-    return Verdict(status, message, rule)
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 # --- authentication (ensure_uploads_allowed + the basic-auth policy) ----------------------------
@@ -350,8 +263,8 @@ def _validate(form, index, username, password, now) -> Verdict:
     display_name = meta.name
     if refusal := description_refusal(meta):
         return refusal
-    canonical_version = packaging.utils.canonicalize_version(meta.version)
-    release = index.releases.get((normalized, canonical_version))
+    version_key = packaging.utils.canonicalize_version(meta.version)
+    release = index.releases.get((normalized, version_key))
     filename = content.filename
     if refusal := filename_refusal(filename, filetype):
         return refusal
@@ -413,7 +326,7 @@ def _validate(form, index, username, password, now) -> Verdict:
         path = os.path.join(directory, filename)
         with open(path, "wb") as handle:  # a name over 255 bytes fails here: a 500, as on PyPI
             handle.write(data)
-        verdict = _validate_file(path, filename, filetype, meta, normalized, display_name)
+        verdict = distfile.check_file(path, filename, filetype, meta, normalized, display_name)
     if verdict is not None:
         return verdict
     stored = StoredFile(
@@ -430,7 +343,7 @@ def _validate(form, index, username, password, now) -> Verdict:
         upload_time=now,
     )
     if release is None:
-        release = Release(normalized, str(meta.version), canonical_version, now, release_info(meta))
+        release = Release(normalized, str(meta.version), version_key, now, release_info(meta))
     return Verdict(200, "", "accept", stored, release, display_name)
 
 
@@ -439,161 +352,3 @@ def commit(index: Index, verdict: Verdict) -> None:
     as Warehouse's transaction is rolled back)."""
     if verdict.stored is not None:
         index.commit(verdict.stored, verdict.display_name, verdict.release)
-
-
-def _validate_file(path, filename, filetype, meta, normalized, display_name) -> Verdict | None:
-    """The checks that need the file: archive validity, names, wheel contents."""
-    with contextlib.ExitStack() as stack:
-        try:
-            archive = stack.enter_context(archives.open_dist(path))
-        except (zipfile.BadZipFile, tarfile.ReadError, EOFError):
-            archive = None
-        problem = archives.dist_file_problem(path, archive)
-        if problem is not None:
-            message, rule = problem
-            return refuse(f"Invalid distribution file. {message}", f"dist-file:{rule}")
-        if filetype == "sdist":
-            return _sdist_names(archive, filename, meta, normalized, display_name)
-        if filename.endswith(".whl"):
-            return _wheel_checks(archive, path, filename, meta, normalized, display_name)
-    return None
-
-
-def _sdist_names(tar, filename, meta, normalized, display_name) -> Verdict | None:
-    try:
-        name_from_filename, _ = packaging.utils.parse_sdist_filename(filename)
-    except packaging.utils.InvalidSdistFilename:
-        return refuse(f"Invalid source distribution filename: {filename}", "sdist-filename")
-    # Versions with a hyphen (post releases): Warehouse re-splits on the second-to-last hyphen.
-    if (
-        meta.version.is_postrelease
-        and name_from_filename != packaging.utils.canonicalize_name(meta.name)
-        and filename.count("-") >= 2
-    ):
-        name_from_filename = filename.rpartition("-")[0].rpartition("-")[0]
-        with contextlib.suppress(packaging.version.InvalidVersion):
-            packaging.version.Version(filename[len(name_from_filename) + 1 : -len(".tar.gz")])
-    if packaging.utils.canonicalize_name(name_from_filename) != normalized:
-        return refuse(
-            f"Start filename for {display_name!r} with {normalized.replace('-', '_')!r}.",
-            "sdist-filename-project",
-        )
-    expected = f"{normalized.replace('-', '_')}-{meta.version}.tar.gz"
-    if filename != expected:
-        return refuse(
-            f"Filename {filename!r} is invalid, should be {expected!r}.", "sdist-filename-pep625"
-        )
-    if meta.license_files:
-        assert isinstance(tar, tarfile.TarFile)
-        top = archives.commonpath(tar.getnames())
-        for license_file in meta.license_files:
-            target = os.path.join(top, license_file)
-            try:
-                tar.getmember(target)
-            except KeyError:
-                return refuse(
-                    f"License-File {license_file} does not exist in distribution file "
-                    f"{filename} at {target}",
-                    "license-file-missing",
-                )
-    return None
-
-
-def _wheel_checks(zfp, path, filename, meta, normalized, display_name) -> Verdict | None:
-    try:
-        _, version, _, tags = packaging.utils.parse_wheel_filename(filename)
-    except packaging.utils.InvalidWheelFilename as error:
-        return refuse(str(error), "wheel-filename")
-    for tag in tags:
-        if not valid_platform_tag(tag.platform):
-            return refuse(
-                f"Binary wheel '{filename}' has an unsupported platform tag '{tag.platform}'.",
-                "platform-tag",
-            )
-    parsed_name = packaging.utils.parse_wheel_filename(filename)[0]
-    canonical = packaging.utils.canonicalize_name(meta.name)
-    if canonical != parsed_name:
-        return refuse(
-            f"Start filename for {display_name!r} with {canonical.replace('-', '_')!r}.",
-            "wheel-filename-project",
-        )
-    name_from_filename = filename.split("-", 1)[0]
-    expected_name = normalized.replace("-", "_")
-    if name_from_filename != expected_name:
-        return refuse(
-            f"Filename {filename!r} should contain the normalized project name "
-            f"{expected_name!r}, not {name_from_filename!r}.",
-            "wheel-filename-normalized",
-        )
-    if meta.version != version:
-        return refuse(
-            f"Version in filename should be {str(meta.version)!r} not {str(version)!r}.",
-            "wheel-filename-version",
-        )
-    name, file_version, _ = filename.split("-", 2)
-    assert isinstance(zfp, zipfile.ZipFile)
-    dist_info = f"{name}-{file_version}.dist-info"
-    for license_file in meta.license_files or []:
-        target = f"{dist_info}/licenses/{license_file}"
-        try:
-            zfp.read(target)
-        except KeyError:
-            return refuse(
-                f"License-File {license_file} does not exist in distribution file "
-                f"{filename} at {target}",
-                "license-file-missing",
-            )
-    try:
-        archives.record_mismatch(zfp, name, file_version)  # a mismatch only e-mails the owners
-    except archives.RecordMissing:
-        return refuse(
-            f"Wheel '{filename}' does not contain the required RECORD file: {dist_info}/RECORD",
-            "record-missing",
-        )
-    if archives.entry_points_problem(zfp, name, file_version):
-        return refuse(
-            f"Wheel '{filename}' has invalid entry points defined in the entry_points.txt file",
-            "entry-points",
-        )
-    try:
-        metadata_bytes = zfp.read(f"{dist_info}/METADATA")
-    except KeyError:
-        return refuse(
-            f"Wheel '{filename}' does not contain the required METADATA file: "
-            f"{dist_info}/METADATA",
-            "metadata-file-missing",
-        )
-    try:
-        with open(path + ".metadata", "wb") as handle:
-            handle.write(metadata_bytes)
-    except OSError:
-        return refuse(f"Filename is too long: '{filename}'", "filename-too-long")
-    return None
-
-
-def release_info(meta) -> dict:
-    """The JSON API's ``info`` fields this fake keeps."""
-    return {
-        "name": meta.name,
-        "version": str(meta.version),
-        "summary": meta.summary,
-        "description": meta.description or "",
-        "description_content_type": meta.description_content_type,
-        "author": meta.author,
-        "author_email": meta.author_email,
-        "maintainer": meta.maintainer,
-        "maintainer_email": meta.maintainer_email,
-        "license": meta.license,
-        "license_expression": meta.license_expression,
-        "license_files": meta.license_files,
-        "keywords": ", ".join(meta.keywords) if meta.keywords else None,
-        "classifiers": list(meta.classifiers or []),
-        "requires_python": str(meta.requires_python) if meta.requires_python else None,
-        "requires_dist": [str(r) for r in meta.requires_dist] if meta.requires_dist else None,
-        "provides_extra": list(meta.provides_extra) if meta.provides_extra else None,
-        "project_urls": dict(meta.project_urls) if meta.project_urls else None,
-        "home_page": meta.home_page,
-        "download_url": meta.download_url,
-        "platform": meta.platforms[0] if meta.platforms else None,
-        "dynamic": [d.title() for d in meta.dynamic] if meta.dynamic else None,
-    }

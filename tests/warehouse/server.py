@@ -7,8 +7,7 @@ builds them, on a port of its own) and this server in front of it, which
   line's reason phrase (ISO-8859-1, unencodable characters as ``?``) and a body negotiated by
   ``Accept`` as Pyramid renders it (``{"message", "code", "title"}`` for JSON);
 - forwards accepted uploads unchanged to pypiserver, and records them once stored;
-- serves PyPI's JSON API (``/pypi/{name}/json``, ``/pypi/{name}/{version}/json``) from what it
-  accepted, with upload times;
+- serves PyPI's JSON API (``jsonapi``) from what it accepted, with upload times;
 - passes everything else (``/simple/``, ``/packages/``) through to pypiserver;
 - offers test knobs under ``/_test/``: ``POST age?project=&version=&days=`` moves a release into
   the past, ``POST config?file_size_limit=BYTES`` sets the file size limit, ``GET log`` lists
@@ -32,95 +31,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import packaging.utils
-import packaging.version
-
-from . import rules
+from . import jsonapi, rules
 from .formdata import FormData, MultipartError, parse_multipart
+from .responses import PYRAMID, pyramid_body, reason_phrase
 
 MAX_BODY = 512 * 1024 * 1024
 SOCKET_TIMEOUT = 60
-
-# Pyramid's HTTPException: title and explanation per status (the body template's parts).
-PYRAMID = {
-    200: ("OK", ""),
-    308: ("Permanent Redirect", "The resource has been moved to"),
-    400: (
-        "Bad Request",
-        "The server could not comply with the request since it is either malformed or "
-        "otherwise incorrect.",
-    ),
-    403: ("Forbidden", "Access was denied to this resource."),
-    404: ("Not Found", "The resource could not be found."),
-    410: ("Gone", "This resource is no longer available.  No forwarding address is given."),
-    413: ("Request Entity Too Large", "The body of your request was too large for this server."),
-    500: (
-        "Internal Server Error",
-        "The server has either erred or is incapable of performing the requested operation.",
-    ),
-}
-
-
-def negotiate(accept: str | None) -> str:
-    """Pyramid's choice among text/html and application/json (else text/plain)."""
-    if not accept:
-        return "text/html"
-    ranges = []
-    for item in accept.split(","):
-        media, *params = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        ranges.append((media.lower(), quality))
-
-    def quality_of(offer: str) -> float:
-        kind = offer.split("/")[0]
-        best, best_specificity = 0.0, -1
-        for media, quality in ranges:
-            specificity = {offer: 2, f"{kind}/*": 1, "*/*": 0}.get(media, -1)
-            if specificity > best_specificity:
-                best, best_specificity = quality, specificity
-        return best if best_specificity >= 0 else 0.0
-
-    offers = [(quality_of(o), -i, o) for i, o in enumerate(["text/html", "application/json"])]
-    quality, _, offer = max(offers)
-    return offer if quality > 0 else "text/plain"
-
-
-def pyramid_body(status: int, detail: str, accept: str | None) -> tuple[str, bytes]:
-    """(content type, body) of a Pyramid HTTPException whose status line carries `detail`."""
-    title, explanation = PYRAMID.get(status, ("Unknown Error", ""))
-    reason = reason_phrase(detail) if detail else title
-    status_line = f"{status} {reason}"
-    kind = negotiate(accept)
-    if kind == "application/json":
-        body = f"{explanation}\n\n\n{detail}\n\n"
-        return "application/json", json.dumps(
-            {"message": body, "code": status_line, "title": title}
-        ).encode()
-    if kind == "text/html":
-        from html import escape
-
-        body = f"{escape(explanation)}<br/><br/>\n{escape(detail)}\n\n"
-        page = (
-            f"<html>\n <head>\n  <title>{status_line}</title>\n </head>\n <body>\n"
-            f"  <h1>{status_line}</h1>\n  {body}\n </body>\n</html>"
-        )
-        return "text/html; charset=UTF-8", page.encode()
-    body = f"{explanation}\n\n\n{detail}\n\n"
-    return "text/plain; charset=UTF-8", f"{status_line}\n\n{body}".encode()
-
-
-def reason_phrase(message: str) -> str:
-    """The status line's text: ISO-8859-1 with `?` for the rest (``forklift/utils.py``), on one
-    line."""
-    text = message.encode("iso-8859-1", "replace").decode("iso-8859-1")
-    return text.replace("\r", " ").replace("\n", " ")
 
 
 def basic_credentials(header: str | None) -> tuple[str | None, str | None]:
@@ -323,87 +239,14 @@ class Handler(BaseHTTPRequestHandler):
             extra,
         )
 
-    # --- PyPI's JSON API (warehouse/legacy/api/json.py) ---------------------------------
     def json_api(self, name: str, version: str | None):
-        normalized = packaging.utils.canonicalize_name(name)
-        not_found = ({"message": "Not Found"}, [("Access-Control-Allow-Origin", "*")])
         with self.fake.upload_lock:
-            index = self.fake.index
-            releases = [r for (p, _), r in index.releases.items() if p == normalized]
-            if not releases:
-                return self.send_json(404, *not_found)
-            if name != normalized:
-                target = f"/pypi/{normalized}/{version + '/' if version else ''}json"
-                return self.send(301, b"", headers=[("Location", target)])
-            if version is None:
-                # The latest release, final releases before pre-releases (as PyPI orders them).
-                release = max(
-                    releases,
-                    key=lambda r: (
-                        not packaging.version.parse(r.version).is_prerelease,
-                        packaging.version.parse(r.version),
-                    ),
-                )
-            else:
-                release = index.releases.get((normalized, rules._canonical_version(version)))
-                if release is None:
-                    return self.send_json(404, *not_found)
-            data = {
-                "info": self.info(release),
-                "last_serial": sum(len(r.files) for r in releases),
-                "urls": [self.file_json(f) for f in sorted(release.files, key=lambda f: f.filename)],
-                "vulnerabilities": [],
-                "ownership": {"roles": [], "organization": None},
-            }
-            if version is None:
-                data["releases"] = {
-                    r.version: [self.file_json(f) for f in sorted(r.files, key=lambda f: f.filename)]
-                    for r in releases
-                }
-        self.send_json(200, data, [("Access-Control-Allow-Origin", "*")])
-
-    def base_url(self) -> str:
-        return f"http://{self.headers.get('Host') or '127.0.0.1'}"
-
-    def info(self, release: rules.Release) -> dict:
-        display = self.fake.index.projects.get(release.project, release.project)
-        project_url = f"{self.base_url()}/project/{display}/"
-        return {
-            **release.info,
-            "name": display,
-            "downloads": {"last_day": -1, "last_week": -1, "last_month": -1},
-            "package_url": project_url,
-            "project_url": project_url,
-            "release_url": f"{project_url}{release.version}/",
-            "docs_url": None,
-            "bugtrack_url": None,
-            "yanked": False,
-            "yanked_reason": None,
-        }
-
-    def file_json(self, stored: rules.StoredFile) -> dict:
-        return {
-            "filename": stored.filename,
-            "packagetype": stored.packagetype,
-            "python_version": stored.python_version,
-            "has_sig": False,
-            "comment_text": None,
-            "md5_digest": stored.md5,
-            "digests": {
-                "md5": stored.md5,
-                "sha256": stored.sha256,
-                "blake2b_256": stored.blake2_256,
-            },
-            "core-metadata": False,
-            "size": stored.size,
-            "downloads": -1,
-            "upload_time": stored.upload_time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "upload_time_iso_8601": stored.upload_time.isoformat() + "Z",
-            "url": f"{self.base_url()}/packages/{stored.filename}",
-            "requires_python": stored.requires_python,
-            "yanked": False,
-            "yanked_reason": None,
-        }
+            status, value, headers = jsonapi.answer(
+                self.fake.index, f"http://{self.headers.get('Host') or '127.0.0.1'}", name, version
+            )
+        if status == 301:
+            return self.send(301, b"", headers=headers)
+        self.send_json(status, value, headers)
 
     # --- test knobs --------------------------------------------------------------------------
     def test_knob(self, path, body):
