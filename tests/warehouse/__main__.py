@@ -3,13 +3,15 @@
   python -m warehouse serve --packages DIR --state DIR [--file-size-limit BYTES]
       The HTTP index with pypiserver behind it; the upload token comes from the environment
       variable WAREHOUSE_FAKE_TOKEN. Prints one JSON line {"port", "storage_port"} when ready.
-  python -m warehouse check [--json] [--drop-newer-fields] FILE... (or @LISTFILE)
+  python -m warehouse check [--json] [--drop-newer-fields] FILE... (or @LISTFILE, or @corpus)
       Judge each dist file as PyPI would when a correct client sends it (the form built from
       the file's own metadata as twine builds it, see client.py), each as the first file of a
       new release. --drop-newer-fields: the client leaves out every field newer than the
       declared Metadata-Version (twine drops only License-File below 2.4).
-  python -m warehouse descriptions FILE... (or @LISTFILE)
-      One JSON line per file: {file, content_type, description, renders, message}.
+  python -m warehouse descriptions FILE... (or @LISTFILE, or @corpus)
+      One JSON line per file: {file, content_type, description, renders, message}: the
+      description and content type as PyPI receives them (UNKNOWN placeholders dropped) and
+      whether PyPI renders it. `@corpus` stands for every file of the real-world corpus.
 """
 
 from __future__ import annotations
@@ -26,9 +28,26 @@ from .formdata import FormData, sanitize
 TOKEN = "pypi-offline-check"
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def corpus_files() -> list[str]:
+    """Every file of the real-world corpus (tests/corpus/releases.json, in target/corpus/)."""
+    with open(os.path.join(ROOT, "tests", "corpus", "releases.json"), encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    return [
+        os.path.join(ROOT, "target", "corpus", release["folder"], entry["filename"])
+        for release in manifest["releases"]
+        for entry in release["files"]
+    ]
+
+
 def expand(paths: list[str]) -> list[str]:
     files = []
     for path in paths:
+        if path == "@corpus":
+            files.extend(corpus_files())
+            continue
         if path.startswith("@"):
             with open(path[1:], encoding="utf-8") as listing:
                 files.extend(line.strip() for line in listing if line.strip())
@@ -112,9 +131,9 @@ def main(argv=None) -> int:
         help="leave every field newer than the declared Metadata-Version out of the form "
         "(default: only License-File below 2.4, as twine does)",
     )
-    check.add_argument("files", nargs="+")
+    check.add_argument("files", nargs="+", help="dist files, @LISTFILE, or @corpus")
     descriptions = commands.add_parser("descriptions", help="dump descriptions as JSON lines")
-    descriptions.add_argument("files", nargs="+")
+    descriptions.add_argument("files", nargs="+", help="dist files, @LISTFILE, or @corpus")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
