@@ -13,6 +13,10 @@
 //! stricter on purpose: the manifest then says `refuse-safety: <reason>`.
 //! Every disagreement is printed as a table (file, manifest, ours, oracle's) and also written
 //! to `target/tmp/corpus-disagreements.txt`; timings are printed, never asserted.
+//!
+//! A sample of real releases (metadata 1.1 to 2.4, License-File below 2.4, placeholders,
+//! trailing commas, mobile wheels, renamed tags) is also uploaded for real, through the
+//! PyPI-strict test index: the form our binary sends must pass `PyPI`'s rules too.
 
 #![expect(
     clippy::unwrap_used,
@@ -28,7 +32,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use support::{BINARY, repo_root, venv_bin};
+use support::{BINARY, PypiServer, Workspace, repo_root, venv_bin};
 
 struct Entry {
     folder: String,
@@ -291,5 +295,71 @@ fn our_verification_and_pypis_rules_agree_with_the_corpus_verdicts() {
         ours_wrong.len().max(oracle_wrong.len()),
         entries.len(),
         report_path.display()
+    );
+}
+
+/// Releases uploaded for real: each exercises what a correct upload form must get right.
+const UPLOADED_RELEASES: &[&str] = &[
+    "requests-2.31.0",  // setuptools: Metadata-Version 2.1 with License-File
+    "urllib3-2.0.7",    // hatchling 1.x: Metadata-Version 2.1 with License-File
+    "toml-0.10.0",      // Metadata-Version 1.1, `Description-Content-Type: UNKNOWN`
+    "openpyxl-3.0.7",   // `Requires-Python: >=3.6, `
+    "rich-10.0.0",      // poetry-core
+    "psutil-6.1.1",     // a WHEEL Tag that differs from the file name
+    "markupsafe-3.0.4", // iOS and Android wheels
+];
+
+#[test]
+fn accepted_real_releases_upload_through_the_pypi_strict_index() {
+    let (_, entries) = manifest();
+    let server = PypiServer::start();
+    let mut failures = Vec::new();
+    for folder in UPLOADED_RELEASES {
+        let files: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.folder == *folder && !e.expects_refusal())
+            .collect();
+        assert!(!files.is_empty(), "{folder} is not in the corpus manifest");
+        let workspace = Workspace::new();
+        let dist = workspace.path().join("dist");
+        std::fs::create_dir_all(&dist).unwrap();
+        for entry in &files {
+            assert!(
+                entry.path().exists(),
+                "{} is missing: run `scripts/test.sh --setup`",
+                entry.path().display()
+            );
+            std::fs::copy(entry.path(), dist.join(&entry.filename)).unwrap();
+        }
+        let url = server.upload_url();
+        let run = workspace.run(&[
+            ("INPUT_REPOSITORY-URL", url.as_str()),
+            ("INPUT_PASSWORD", server.token.as_str()),
+        ]);
+        if run.code != Some(0) {
+            let problems: Vec<&str> = run
+                .stdout
+                .lines()
+                .chain(run.stderr.lines())
+                .filter(|line| line.contains("error") || line.trim_start().starts_with("- "))
+                .collect();
+            failures.push(format!(
+                "{folder}: exit {:?}\n  {}",
+                run.code,
+                problems.join("\n  ")
+            ));
+        }
+    }
+    let refused: Vec<String> = server
+        .verdicts()
+        .into_iter()
+        .filter(|(_, status, _, _)| *status != 200)
+        .map(|(file, status, rule, message)| format!("{file}: {status} {rule}: {message}"))
+        .collect();
+    assert!(
+        failures.is_empty() && refused.is_empty(),
+        "real releases PyPI accepts could not be uploaded:\n{}\nthe index refused:\n{}",
+        failures.join("\n"),
+        refused.join("\n")
     );
 }
