@@ -60,77 +60,146 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A real pypiserver on 127.0.0.1 with an htpasswd file: user `__token__`, the token as
-/// password. Stopped on drop.
+/// The PyPI-strict test index (`tests/warehouse/`, the Warehouse fake) on 127.0.0.1 with a real
+/// pypiserver behind it, both in one Python process: every upload is judged by PyPI's rules and
+/// answered with PyPI's status and message; accepted files are stored by pypiserver (so `pip
+/// install` works). User `__token__`, the token as password. Stopped on drop.
 pub struct PypiServer {
     child: Child,
+    /// The PyPI-strict index every test talks to (uploads, `/simple/`, the JSON API).
     pub port: u16,
+    /// pypiserver itself, behind the fake (for tests about a non-PyPI index's behaviour).
+    pub storage_port: u16,
     pub packages: tempfile::TempDir,
-    _auth: tempfile::TempDir,
+    state: tempfile::TempDir,
     pub token: String,
+    /// Held open: the index exits when it is closed (also if this process dies).
+    _stdin: std::process::ChildStdin,
 }
+
+/// How long the index may take to start (it answers in well under a second when idle).
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl PypiServer {
     pub fn start() -> Self {
         let packages = tempfile::tempdir().unwrap();
-        let auth = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
         let token = format!("pypi-test{:032x}", rand_u128());
-        let htpasswd = auth.path().join("htpasswd");
-        let status = Command::new(venv_bin("python"))
-            .args(["-c", "import sys; from passlib.apache import HtpasswdFile as H; h=H(sys.argv[1], new=True); h.set_password('__token__', sys.argv[2]); h.save()"])
-            .arg(&htpasswd)
-            .arg(&token)
-            .status()
-            .unwrap();
-        assert!(status.success(), "could not write the htpasswd file");
-        let port = free_port();
-        let log = std::fs::File::create(auth.path().join("server.log")).unwrap();
-        let child = Command::new(venv_bin("pypi-server"))
+        let log = std::fs::File::create(state.path().join("server.log")).unwrap();
+        let mut child = Command::new(venv_bin("python"))
             .args([
-                "run",
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-a",
-                "update",
-                "-P",
+                "-m",
+                "warehouse",
+                "serve",
+                "--exit-with-stdin",
+                "--packages",
             ])
-            .arg(&htpasswd)
-            .args(["--disable-fallback", "--hash-algo", "sha256"])
             .arg(packages.path())
-            .stdout(Stdio::null())
+            .arg("--state")
+            .arg(state.path())
+            .env("PYTHONPATH", repo_root().join("tests"))
+            .env("WAREHOUSE_FAKE_TOKEN", &token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .unwrap();
-        let server = Self {
-            child,
-            port,
-            packages,
-            _auth: auth,
-            token,
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = sender.send(line);
+        });
+        let Ok(line) = receiver.recv_timeout(START_TIMEOUT) else {
+            let _ = child.kill();
+            panic!(
+                "the PyPI-strict index did not start within {START_TIMEOUT:?}; its log:\n{}",
+                std::fs::read_to_string(state.path().join("server.log")).unwrap_or_default()
+            );
         };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the PyPI-strict index did not start (printed {line:?}); its log:\n{}",
+                std::fs::read_to_string(state.path().join("server.log")).unwrap_or_default()
+            )
+        });
+        let port = |key: &str| u16::try_from(ready[key].as_u64().unwrap()).unwrap();
+        Self {
+            port: port("port"),
+            storage_port: port("storage_port"),
+            child,
+            packages,
+            state,
+            token,
+            _stdin: stdin,
         }
-        panic!("pypiserver did not start on port {} within 20 s", self.port);
     }
 
+    /// The upload URL (the index also takes uploads at PyPI's `/legacy/`; `/legacy` answers
+    /// 308 as PyPI does).
     pub fn upload_url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
+    /// pypiserver's own upload URL, bypassing PyPI's rules: for tests of how the binary meets a
+    /// non-PyPI index (pypiserver answers a re-sent file with 409, PyPI with 200).
+    pub fn storage_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.storage_port)
+    }
+
     pub fn simple_url(&self) -> String {
         format!("http://127.0.0.1:{}/simple/", self.port)
+    }
+
+    /// The index's base URL (`/pypi/{name}/{version}/json` lives below it).
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// What the index printed (one line per upload verdict), for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.state.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Every upload the index judged, in order: `(file name, status, rule, message)`.
+    pub fn verdicts(&self) -> Vec<(String, u16, String, String)> {
+        let body = self.test_request("GET", "_test/log");
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+        entries
+            .iter()
+            .map(|entry| {
+                (
+                    entry["filename"].as_str().unwrap_or_default().to_owned(),
+                    u16::try_from(entry["status"].as_u64().unwrap()).unwrap(),
+                    entry["rule"].as_str().unwrap().to_owned(),
+                    entry["message"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Move a release `days` into the past (PyPI refuses new files for releases older than
+    /// 14 days).
+    pub fn age_release(&self, project: &str, version: &str, days: u32) {
+        self.test_request(
+            "POST",
+            &format!("_test/age?project={project}&version={version}&days={days}"),
+        );
+    }
+
+    /// Set the per-file size limit (PyPI's default is 100 MiB).
+    pub fn set_file_size_limit(&self, bytes: u64) {
+        self.test_request("POST", &format!("_test/config?file_size_limit={bytes}"));
+    }
+
+    fn test_request(&self, method: &str, path: &str) -> String {
+        let (status, body) = http_request(self.port, method, &format!("/{path}"));
+        assert_eq!(status, 200, "{method} /{path} answered {status}: {body}");
+        body
     }
 
     /// Files stored by the server: name -> sha256.
@@ -154,6 +223,29 @@ impl Drop for PypiServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One plain HTTP/1.1 request to 127.0.0.1 (no body, `Connection: close`): status and body.
+pub fn http_request(port: u16, method: &str, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
 }
 
 fn rand_u128() -> u128 {
