@@ -7,7 +7,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::StreamExt as _;
 use url::Url;
 
 use crate::dist::filename::normalize_name;
@@ -15,8 +14,6 @@ use crate::dist::filename::normalize_name;
 /// Warehouse's `MAXIMUM_AGE_FOR_NEW_UPLOADS_DAYS`.
 pub const MAX_AGE_DAYS: u64 = 14;
 const DAY: u64 = 24 * 60 * 60;
-/// A release's JSON carries its description; more than this is not a `PyPI` answer.
-const MAX_BODY: usize = 16 * 1024 * 1024;
 /// The whole lookup, connection to last byte.
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -159,14 +156,7 @@ async fn lookup(client: &reqwest::Client, url: &Url) -> anyhow::Result<ReleaseAg
     if !response.status().is_success() {
         anyhow::bail!("the index answered {}", response.status());
     }
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk?);
-        if body.len() > MAX_BODY {
-            anyhow::bail!("the answer is larger than {} MiB", MAX_BODY / 1024 / 1024);
-        }
-    }
+    let body = crate::http::read_body(response, crate::http::BodyKind::ReleaseJson).await?;
     parse(&body)
 }
 
