@@ -1,5 +1,5 @@
-//! What the upload form carries, seen on the wire: the real binary uploads to a real
-//! pypiserver through a recorder that keeps every form field. Only known core metadata fields
+//! What the upload form carries, seen on the wire: the real binary uploads to the PyPI-strict
+//! test index (pypiserver behind it) through a recorder that keeps every form field. Only known core metadata fields
 //! the declared Metadata-Version allows are sent, never a METADATA header posing as a protocol
 //! field (issue 12 finding 8). And `PyPI`'s 14-day window: a release older than that gets no
 //! new files, checked through the JSON API before anything is sent.
@@ -46,6 +46,16 @@ fn upload_through_recorder(case: &str) -> (RunOutput, Vec<RecordedUpload>, Works
     (run, uploads, workspace, server)
 }
 
+/// The files the PyPI-strict index accepted, in order.
+fn accepted(server: &PypiServer) -> Vec<String> {
+    server
+        .verdicts()
+        .into_iter()
+        .filter(|(_, status, _, _)| *status == 200)
+        .map(|(file, _, _, _)| file)
+        .collect()
+}
+
 fn names(upload: &RecordedUpload) -> Vec<&str> {
     upload
         .fields
@@ -67,7 +77,7 @@ fn value<'a>(upload: &'a RecordedUpload, name: &str) -> Vec<&'a str> {
 fn metadata_headers_named_like_protocol_fields_never_reach_the_form() {
     // METADATA carries Sha256-Digest (zeros), Filetype: sdist, Protocol-Version: 2,
     // Attestations: [], Pyversion, Md5-Digest and Comment headers.
-    let (run, uploads, workspace, _server) = upload_through_recorder("accepted-smuggled-headers");
+    let (run, uploads, workspace, server) = upload_through_recorder("accepted-smuggled-headers");
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert_eq!(uploads.len(), 1, "{uploads:?}");
     let upload = &uploads[0];
@@ -95,6 +105,7 @@ fn metadata_headers_named_like_protocol_fields_never_reach_the_form() {
     );
     let local = sha256_file(&workspace.path().join("dist").join(WHEEL));
     assert_eq!(value(upload, "sha256_digest"), [local.as_str()]);
+    assert_eq!(accepted(&server), [WHEEL], "{}", server.log());
     assert_eq!(upload.sha256, local);
     assert_eq!(value(upload, "filetype"), ["bdist_wheel"]);
     assert_eq!(value(upload, "protocol_version"), ["1"]);
@@ -122,6 +133,8 @@ fn license_file_in_metadata_2_1_stays_out_of_the_form_and_the_file_goes_up_uncha
     );
     let path = workspace.path().join("dist").join(WHEEL);
     assert_eq!(server.stored().get(WHEEL), Some(&sha256_file(&path)));
+    // The PyPI-strict index judged the form (it refuses `license_file` with Metadata 2.1).
+    assert_eq!(accepted(&server), [WHEEL], "{}", server.log());
     assert!(
         run.stdout.contains(
             "License-File: introduced in Metadata-Version 2.4, but the file declares 2.1"
@@ -292,4 +305,80 @@ fn a_young_release_or_an_unreadable_json_api_lets_the_upload_go_ahead() {
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert_eq!(server.stored().len(), 2);
     assert!(run.stdout.contains("Release age unknown"), "{}", run.stdout);
+}
+
+/// Publish `files` of the hatchling fixture to the PyPI-strict index (its JSON API included).
+fn publish_to_strict_index(server: &PypiServer, files: &[&str]) -> RunOutput {
+    let workspace = Workspace::new();
+    let dist = workspace.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    for file in files {
+        std::fs::copy(
+            repo_root()
+                .join("tests/fixtures/dists/valid-hatchling-2.4")
+                .join(file),
+            dist.join(file),
+        )
+        .unwrap();
+    }
+    let upload = server.upload_url();
+    let simple = server.simple_url();
+    workspace.run(&[
+        ("INPUT_REPOSITORY-URL", upload.as_str()),
+        ("INPUT_CHECK-URL", simple.as_str()),
+        ("INPUT_PASSWORD", server.token.as_str()),
+        ("INPUT_ATTESTATIONS", "false"),
+        ("INPUT_RELEASE", "false"),
+    ])
+}
+
+const SDIST: &str = "demo_hatch-1.0.0.tar.gz";
+
+#[test]
+fn a_release_the_strict_index_aged_past_14_days_gets_no_new_files() {
+    let server = PypiServer::start();
+    let first = publish_to_strict_index(&server, &[WHEEL]);
+    assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
+    server.age_release("demo-hatch", "1.0.0", 30);
+    let judged = server.verdicts().len();
+
+    // The sdist is new: PyPI would refuse it, so nothing is sent.
+    let run = publish_to_strict_index(&server, &[WHEEL, SDIST]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "::error title=Release closed to new files (nothing uploaded)::demo-hatch 1.0.0 was first uploaded to 127.0.0.1 on "
+        ) && run.stdout.contains("(30 days ago)")
+            && run.stdout.contains("so demo_hatch-1.0.0.tar.gz would be refused"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        server.verdicts().len(),
+        judged,
+        "an upload reached the index"
+    );
+    assert_eq!(server.stored().len(), 1);
+
+    // A re-run that sends nothing new is not refused.
+    let rerun = publish_to_strict_index(&server, &[WHEEL]);
+    assert_eq!(rerun.code, Some(0), "{}\n{}", rerun.stdout, rerun.stderr);
+    assert!(
+        rerun
+            .stdout
+            .contains("already on the index with the same sha256; skipped"),
+        "{}",
+        rerun.stdout
+    );
+}
+
+#[test]
+fn a_release_younger_than_14_days_takes_new_files_on_the_strict_index() {
+    let server = PypiServer::start();
+    let first = publish_to_strict_index(&server, &[WHEEL]);
+    assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
+    server.age_release("demo-hatch", "1.0.0", 13);
+    let run = publish_to_strict_index(&server, &[WHEEL, SDIST]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(accepted(&server), [WHEEL, SDIST], "{}", server.log());
 }
