@@ -181,6 +181,18 @@ impl MetadataForm {
                 form.omit(header, Reason::NotCoreMetadata);
                 continue;
             };
+            if field.form == "description" {
+                continue; // sent once below, from the body when there is one
+            }
+            // Placeholders first: PyPI drops them before it validates, so an `UNKNOWN` field
+            // newer than the declared version (setuptools 38 wrote one into 1.1) is harmless.
+            if value.trim() == "UNKNOWN" {
+                form.omit(header, Reason::Placeholder);
+                continue;
+            }
+            if is_placeholder(value) {
+                continue;
+            }
             if let Some(declared) = declared {
                 if field.introduced > declared {
                     form.omit(
@@ -192,16 +204,6 @@ impl MetadataForm {
                     );
                     continue;
                 }
-            }
-            if field.form == "description" {
-                continue; // sent once below, from the body when there is one
-            }
-            if value.trim() == "UNKNOWN" {
-                form.omit(header, Reason::Placeholder);
-                continue;
-            }
-            if is_placeholder(value) {
-                continue;
             }
             if field.usage == Use::Single {
                 if single_seen.contains(&field.form) {
@@ -396,6 +398,22 @@ mod tests {
         assert_eq!(
             form.notice().unwrap(),
             "left out of the upload form (the file itself is sent unchanged): Sha256-Digest, Filetype, Protocol-Version, Attestations: not core metadata fields; Home-page, Platform, Description: `UNKNOWN` placeholders, which PyPI drops; Summary: single-use fields given more than once (the first value is sent); Classifier: introduced in Metadata-Version 1.1, but the file declares 1.0: PyPI would refuse the upload with it"
+        );
+    }
+
+    #[test]
+    fn a_placeholder_newer_than_the_declared_version_is_only_a_placeholder() {
+        // toml 0.10.0's sdist (setuptools 38): Metadata 1.1 with a 2.1 field set to UNKNOWN.
+        let form = form(
+            "Metadata-Version: 1.1\nName: toml\nVersion: 0.10.0\nDescription-Content-Type: UNKNOWN\n",
+        );
+        assert_eq!(form.fields.len(), 3);
+        assert_eq!(
+            form.omitted,
+            [Omission {
+                header: "Description-Content-Type".to_owned(),
+                reason: Reason::Placeholder
+            }]
         );
     }
 
