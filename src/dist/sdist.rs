@@ -53,6 +53,8 @@ struct Walk {
     pkg_info_names: Vec<String>,
     dot_slash: bool,
     duplicates: Vec<String>,
+    /// The walk reached the end of the archive (a fatal problem stops it early).
+    complete: bool,
 }
 
 /// What kind of member the walk sees.
@@ -77,6 +79,7 @@ impl Walk {
             pkg_info_names: Vec::new(),
             dot_slash: false,
             duplicates: Vec::new(),
+            complete: false,
         }
     }
 
@@ -237,7 +240,7 @@ impl Walk {
         let found_by_pypi = !common.is_empty() && self.pkg_info_names.contains(&pypi_target);
         self.inspection.metadata_member = format!("{top}/PKG-INFO");
         self.inspection.license_root = format!("{top}/");
-        if self.inspection.metadata_text.is_none() {
+        if self.inspection.metadata_text.is_none() && self.complete {
             self.error(
                 None,
                 format!(
@@ -245,7 +248,7 @@ impl Walk {
                     self.expected_top
                 ),
             );
-        } else if self.dot_slash && !found_by_pypi {
+        } else if self.dot_slash && !found_by_pypi && self.complete {
             self.error(
                 None,
                 format!(
@@ -273,8 +276,8 @@ fn walk_tar(mut file: File, file_size: u64, walk: &mut Walk) {
     let mut archive = tar::Archive::new(Members::new(packed, Rc::clone(&budget)));
     let over_budget = |budget: &Budget| match budget.tripped() {
         Some(Spent::HeaderRecord) => Some(format!(
-            "a tar header record (a GNU long name or link, or a PAX header) is larger than {}: no real sdist has one, and reading it would exhaust memory. Rebuild the sdist",
-            human(MAX_HEADER_RECORD_BYTES)
+            "a tar header record (a GNU long name or link, or a PAX header) is larger than {} MiB: no real sdist has one, and reading it would exhaust memory. Rebuild the sdist",
+            MAX_HEADER_RECORD_BYTES / (1024 * 1024)
         )),
         Some(Spent::Total) => Some(bomb(budget.unpacked(), budget.total(), file_size)),
         None => None,
@@ -284,6 +287,8 @@ fn walk_tar(mut file: File, file_size: u64, walk: &mut Walk) {
             Ok(entries) => entries,
             Err(error) => return walk.error(None, damaged(&error)),
         };
+        // Before the first header too, only header records may come.
+        budget.limit_to(MAX_HEADER_RECORD_BYTES);
         for count in 0.. {
             if count >= MAX_ENTRIES {
                 return walk.error(
@@ -292,7 +297,10 @@ fn walk_tar(mut file: File, file_size: u64, walk: &mut Walk) {
                 );
             }
             let entry = match entries.next() {
-                None => break,
+                None => {
+                    walk.complete = true;
+                    break;
+                }
                 Some(Ok(entry)) => entry,
                 Some(Err(error)) => {
                     let message = over_budget(&budget).unwrap_or_else(|| damaged(&error));
@@ -440,8 +448,8 @@ fn differs_from_python<R: Read>(
         walk.error(
             Some(path),
             format!(
-                "is a PAX global header larger than {}; rebuild the sdist",
-                human(MAX_HEADER_RECORD_BYTES)
+                "is a PAX global header larger than {} MiB; rebuild the sdist",
+                MAX_HEADER_RECORD_BYTES / (1024 * 1024)
             ),
         );
         return true;
