@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use support::{BINARY, Workspace, repo_root, venv_bin};
 
-/// Peak RSS no run may reach (the fixed build stays near 10 MiB; the broken one took GiBs).
+/// Peak RSS no run may reach (the fixed build stays near 10 MiB; the broken one took gigabytes).
 const MAX_RSS_KIB: u64 = 64 * 1024;
 /// Wall time no run may reach (the fixed build needs well under a second; the broken one
 /// hung forever or ran for minutes).
@@ -57,6 +57,10 @@ print(json.dumps({"code": code, "max_rss_kib": usage.ru_maxrss,
 "#;
 
 /// Run the binary as the runner would (dry run, packages-dir `dist`) under `wait4`.
+#[expect(
+    clippy::print_stdout,
+    reason = "the measured numbers are printed for the record (`cargo test -- --nocapture`)"
+)]
 fn run_measured(workspace: &Workspace, extra: &[(&str, &str)]) -> Measured {
     let files = tempfile::tempdir().unwrap();
     let (out, err) = (files.path().join("out"), files.path().join("err"));

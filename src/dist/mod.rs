@@ -13,6 +13,7 @@ pub mod scan;
 pub mod sdist;
 pub mod verify;
 pub mod wheel;
+pub mod zipdir;
 pub mod zipframe;
 
 use std::fs::File;

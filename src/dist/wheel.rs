@@ -119,7 +119,7 @@ fn check_framing(zip: &Zip, inspection: &mut Inspection) {
                 ),
             ));
         }
-        if record.name.is_none() {
+        if !record.decodes_like_local {
             inspection.push(Finding::error(
                 Some(&record.shown_name()),
                 "has a non-ASCII name without the zip UTF-8 flag: Python reads it as cp437, so PyPI cannot match it to its local header and refuses the wheel. Rebuild the wheel with its build backend",

@@ -1,53 +1,22 @@
-//! ZIP framing as `PyPI` reads it (APPNOTE.TXT): the end record and central directory found
-//! the way Python's `zipfile` finds them, then Warehouse's walk of every record from the first
-//! byte (`utils/zipfiles.py`): local headers that agree with the central directory, no member
-//! without both, no data descriptors, no member comments, no trailing data. Headers only: the
-//! member data is skipped, never read, so the walk costs a few reads per member.
+//! ZIP framing as `PyPI` checks it: Warehouse's walk of every record from the first byte
+//! (`utils/zipfiles.py`) against the central directory Python reads ([`super::zipdir`]):
+//! local headers that agree with it, no member without both, no data descriptors, no member
+//! comments, no trailing data; and no file that is a tar as well. Headers only: the member
+//! data is skipped, never read, so the walk costs a few reads per member.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
-use super::archive::{MAX_DIRECTORY_BYTES, MAX_ENTRIES, human, shorten};
+use super::zipdir::{
+    CENTRAL, END, END64, END64_LOCATOR, ZIP64_EXTRA, damaged, io_error, read_array, u16_at, u32_at,
+    u64_at,
+};
+pub use super::zipdir::{Record, looks_like_zip};
 
-const CENTRAL: [u8; 4] = *b"PK\x01\x02";
 const LOCAL: [u8; 4] = *b"PK\x03\x04";
-const END: [u8; 4] = *b"PK\x05\x06";
-const END64: [u8; 4] = *b"PK\x06\x06";
-const END64_LOCATOR: [u8; 4] = *b"PK\x06\x07";
-const ZIP64_EXTRA: u16 = 0x0001;
 const UNICODE_PATH_EXTRA: u16 = 0x7075;
 const FLAG_DATA_DESCRIPTOR: u16 = 0x0008;
-const FLAG_UTF8: u16 = 0x0800;
-/// Python's `zipfile` refuses records needing a newer "version needed to extract".
-const MAX_EXTRACT_VERSION: u16 = 63;
-
-/// One central directory record, as Python's `zipfile` reads it.
-#[derive(Debug)]
-pub struct Record {
-    /// The name as `zipfile` decodes it (`orig_filename`); `None` for a non-ASCII name
-    /// without the UTF-8 flag, which no local header can match.
-    pub name: Option<String>,
-    raw_name: Vec<u8>,
-    pub method: u16,
-    pub compressed: u64,
-    pub size: u64,
-    offset: u64,
-}
-
-impl Record {
-    /// The name as stored.
-    #[must_use]
-    pub fn raw_name(&self) -> &[u8] {
-        &self.raw_name
-    }
-
-    /// The name for messages.
-    #[must_use]
-    pub fn shown_name(&self) -> String {
-        shorten(&String::from_utf8_lossy(&self.raw_name)).into_owned()
-    }
-}
 
 /// What the framing checks found in one zip.
 #[derive(Debug)]
@@ -70,27 +39,11 @@ impl Zip {
     }
 }
 
-/// Read the end record and central directory, then walk the file. `Err` (the whole message)
-/// when the file is not a zip at all, or breaks one of our limits: then nothing more is read.
+/// Read the central directory, then walk the file. `Err` (the whole message) when the file is
+/// not a zip at all, or breaks one of our limits: then nothing more is read.
 pub fn inspect(file: &File, file_size: u64) -> Result<Zip, String> {
     let mut reader = BufReader::with_capacity(64 * 1024, file);
-    let end = find_end(&mut reader, file_size)
-        .map_err(|problem| damaged(&problem))?
-        .ok_or_else(|| damaged("no end of central directory record"))?;
-    if end.entries > MAX_ENTRIES as u64 {
-        return Err(format!(
-            "declares {} members, more than the {MAX_ENTRIES} this tool accepts; that is not a real wheel",
-            end.entries
-        ));
-    }
-    if end.directory_size > MAX_DIRECTORY_BYTES {
-        return Err(format!(
-            "its central directory is {}, more than the {} this tool reads; that is not a real wheel",
-            human(end.directory_size),
-            human(MAX_DIRECTORY_BYTES)
-        ));
-    }
-    let records = read_directory(&mut reader, &end).map_err(|problem| damaged(&problem))?;
+    let records = super::zipdir::read(&mut reader, file_size)?;
     let framing = walk(&mut reader, file_size, &records).err();
     let also_a_tar = is_tar_header(&mut reader).map_err(|problem| damaged(&problem))?;
     Ok(Zip {
@@ -100,217 +53,19 @@ pub fn inspect(file: &File, file_size: u64) -> Result<Zip, String> {
     })
 }
 
-/// Whether Python's `zipfile.is_zipfile` says yes: an end record in the last 64 KiB.
-pub fn looks_like_zip(file: &File, file_size: u64) -> bool {
-    let mut reader = BufReader::new(file);
-    matches!(find_end(&mut reader, file_size), Ok(Some(_)) | Err(_))
-}
-
-fn damaged(problem: &str) -> String {
-    format!(
-        "not a valid zip archive ({problem}); the file is truncated or damaged. Rebuild it, and check the step that copied it (artifact upload/download)"
-    )
-}
-
-struct End {
-    entries: u64,
-    directory_size: u64,
-    directory_start: u64,
-}
-
-fn io_error(error: &std::io::Error) -> String {
-    format!("read error: {error}")
-}
-
-fn u16_at(bytes: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([bytes[at], bytes[at + 1]])
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0_u8; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(word)
-}
-
-/// Python's `_EndRecData` and `_EndRecData64`: the end record at the very end, or the last
-/// one in the final 64 KiB (an archive comment may follow it); its zip64 form if present.
-fn find_end(reader: &mut BufReader<&File>, file_size: u64) -> Result<Option<End>, String> {
-    const END_SIZE: u64 = 22;
-    if file_size < END_SIZE {
-        return Ok(None);
-    }
-    let tail_start = file_size.saturating_sub(65_535 + END_SIZE);
-    reader
-        .seek(SeekFrom::Start(tail_start))
-        .map_err(|e| io_error(&e))?;
-    let mut tail = Vec::new();
-    reader
-        .take(file_size - tail_start)
-        .read_to_end(&mut tail)
-        .map_err(|e| io_error(&e))?;
-    let last = &tail[tail.len() - 22..];
-    let at = if last.starts_with(&END) && last[20..] == [0, 0] {
-        tail.len() - 22
-    } else {
-        match tail.windows(4).rposition(|window| window == END) {
-            Some(at) if at + 22 <= tail.len() => at,
-            _ => return Ok(None),
-        }
-    };
-    let record = &tail[at..at + 22];
-    let location = tail_start + at as u64;
-    let mut end = End {
-        entries: u64::from(u16_at(record, 10)),
-        directory_size: u64::from(u32_at(record, 12)),
-        directory_start: 0,
-    };
-    let mut directory_offset = u64::from(u32_at(record, 16));
-    let mut concat_adjust = 0;
-    // The zip64 locator sits just before the end record, the zip64 end record before it.
-    if let Some(locator) = read_at::<20>(reader, location.checked_sub(20))? {
-        if locator.starts_with(&END64_LOCATOR) {
-            if u32_at(&locator, 4) != 0 || u32_at(&locator, 16) > 1 {
-                return Err("it spans several disks".to_owned());
-            }
-            if let Some(end64) = read_at::<56>(reader, location.checked_sub(20 + 56))? {
-                if end64.starts_with(&END64) {
-                    end.entries = u64_at(&end64, 32);
-                    end.directory_size = u64_at(&end64, 40);
-                    directory_offset = u64_at(&end64, 48);
-                    concat_adjust = 56 + 20;
-                }
-            }
-        }
-    }
-    // Python allows data before the archive ("concat"); the walk below refuses it.
-    let concat = location
-        .checked_sub(end.directory_size)
-        .and_then(|rest| rest.checked_sub(directory_offset))
-        .and_then(|rest| rest.checked_sub(concat_adjust))
-        .ok_or("the end record points outside the file")?;
-    end.directory_start = directory_offset + concat;
-    Ok(Some(end))
-}
-
-/// `N` bytes at `at` (`None` when `at` is before the start or the file ends first).
-fn read_at<const N: usize>(
-    reader: &mut BufReader<&File>,
-    at: Option<u64>,
-) -> Result<Option<[u8; N]>, String> {
-    let Some(at) = at else { return Ok(None) };
-    reader.seek(SeekFrom::Start(at)).map_err(|e| io_error(&e))?;
-    let mut position = at;
-    Ok(read_array(reader, &mut position))
-}
-
-/// Python's `_RealGetContents`: every central directory record, with zip64 sizes applied.
-fn read_directory(reader: &mut BufReader<&File>, end: &End) -> Result<Vec<Record>, String> {
-    reader
-        .seek(SeekFrom::Start(end.directory_start))
-        .map_err(|e| io_error(&e))?;
-    let mut directory = Vec::new();
-    reader
-        .take(end.directory_size)
-        .read_to_end(&mut directory)
-        .map_err(|e| io_error(&e))?;
-    let mut records = Vec::new();
-    let mut rest = directory.as_slice();
-    let mut total: u64 = 0;
-    while total < end.directory_size {
-        if records.len() >= MAX_ENTRIES {
-            return Err(format!("more than {MAX_ENTRIES} members"));
-        }
-        let header = rest.get(..46).ok_or("the central directory is truncated")?;
-        if header[..4] != CENTRAL {
-            return Err("bad magic number in the central directory".into());
-        }
-        let flags = u16_at(header, 8);
-        let (name_length, extra_length, comment_length) = (
-            usize::from(u16_at(header, 28)),
-            usize::from(u16_at(header, 30)),
-            usize::from(u16_at(header, 32)),
-        );
-        let record_length = 46 + name_length + extra_length + comment_length;
-        let body = rest
-            .get(46..record_length)
-            .ok_or("the central directory is truncated")?;
-        if u16_at(header, 6) > MAX_EXTRACT_VERSION {
-            return Err(format!(
-                "a member needs zip version {:.1} to extract, Python reads up to 6.3",
-                f64::from(u16_at(header, 6)) / 10.0
-            ));
-        }
-        let raw_name = body[..name_length].to_vec();
-        let name = if flags & FLAG_UTF8 != 0 {
-            Some(
-                String::from_utf8(raw_name.clone())
-                    .map_err(|_| "a member name flagged UTF-8 is not UTF-8".to_owned())?,
-            )
-        } else if raw_name.is_ascii() {
-            Some(String::from_utf8_lossy(&raw_name).into_owned())
-        } else {
-            None
-        };
-        let mut record = Record {
-            name,
-            raw_name,
-            method: u16_at(header, 10),
-            compressed: u64::from(u32_at(header, 20)),
-            size: u64::from(u32_at(header, 24)),
-            offset: u64::from(u32_at(header, 42)),
-        };
-        apply_zip64(&mut record, &body[name_length..name_length + extra_length])?;
-        records.push(record);
-        rest = &rest[record_length..];
-        total += record_length as u64;
-    }
-    Ok(records)
-}
-
-/// Python's `ZipInfo._decodeExtra`: zip64 values replace the 0xFFFFFFFF placeholders, in
-/// order; an extra field longer than the extra data is an error.
-fn apply_zip64(record: &mut Record, mut extra: &[u8]) -> Result<(), String> {
-    while extra.len() >= 4 {
-        let (id, length) = (u16_at(extra, 0), usize::from(u16_at(extra, 2)));
-        let data = extra
-            .get(4..4 + length)
-            .ok_or("a corrupt extra field in the central directory")?;
-        if id == ZIP64_EXTRA {
-            let mut values = data.chunks_exact(8).map(|chunk| u64_at(chunk, 0));
-            let mut next = || values.next().ok_or("a corrupt zip64 extra field");
-            if record.size == u64::from(u32::MAX) {
-                record.size = next()?;
-            }
-            if record.compressed == u64::from(u32::MAX) {
-                record.compressed = next()?;
-            }
-            if record.offset == u64::from(u32::MAX) {
-                record.offset = next()?;
-            }
-        }
-        extra = &extra[4 + length..];
-    }
-    Ok(())
-}
-
-/// Warehouse's `_validate_zipfile`: every record from byte 0 to the end, in order.
+/// Warehouse's `_validate_zipfile`: every record from byte 0 to the end, in order. Members are
+/// tracked by their index in `records` (the last record of a name, as Python's dict keeps
+/// it), so no name is copied.
 fn walk(reader: &mut BufReader<&File>, file_size: u64, records: &[Record]) -> Result<(), String> {
-    let sizes: HashMap<&str, (u64, u64)> = records
+    let index_of: HashMap<&[u8], usize> = records
         .iter()
-        .filter_map(|r| Some((r.name.as_deref()?, (r.compressed, r.size))))
-        .collect();
-    let offsets: HashMap<&[u8], u64> = records
-        .iter()
-        .map(|r| (r.raw_name.as_slice(), r.offset))
+        .enumerate()
+        .map(|(index, record)| (record.raw_name.as_slice(), index))
         .collect();
     reader.seek(SeekFrom::Start(0)).map_err(|e| io_error(&e))?;
     let mut position: u64 = 0;
-    let mut locals: HashSet<Vec<u8>> = HashSet::new();
-    let mut centrals: HashSet<Vec<u8>> = HashSet::new();
+    let mut local_seen = vec![false; records.len()];
+    let mut central_seen = vec![false; records.len()];
     let (mut end64_seen, mut locator_seen) = (false, false);
     let (mut central_count, mut central_start, mut central_size) = (0_u64, None, 0_u64);
     let mut expected: Option<(u64, u64, u64)> = None;
@@ -335,25 +90,27 @@ fn walk(reader: &mut BufReader<&File>, file_size: u64, records: &[Record]) -> Re
                     return Err("Invalid character in filename".into());
                 }
                 central_size += 46 + u64::from(name_length) + u64::from(extra_length);
-                if !centrals.insert(name.clone()) {
+                let index = index_of.get(name.as_slice()).copied();
+                if index.is_some_and(|index| central_seen[index]) {
                     return Err("Duplicate filename in central directory".into());
                 }
-                if !locals.contains(&name) {
+                let Some(index) = index.filter(|&index| local_seen[index]) else {
                     return Err("Missing filename in local headers".into());
-                }
+                };
+                central_seen[index] = true;
             }
             LOCAL => {
                 let start = position - 4;
-                let name = local_header(reader, &mut position, &sizes)?;
-                if !locals.insert(name.clone()) {
+                let index = local_header(reader, &mut position, records, &index_of)?;
+                if std::mem::replace(&mut local_seen[index], true) {
                     return Err("Duplicate filename in local headers".into());
                 }
                 // Not in Warehouse's walk, but its reads (`zfp.read`) refuse a member whose
                 // record points at another member's header: installers would disagree.
-                if offsets.get(name.as_slice()).is_some_and(|&at| at != start) {
+                if records[index].offset != start {
                     return Err(format!(
                         "the central directory places `{}` at another offset than its local header",
-                        shorten(&String::from_utf8_lossy(&name))
+                        records[index].shown_name()
                     ));
                 }
             }
@@ -401,7 +158,7 @@ fn walk(reader: &mut BufReader<&File>, file_size: u64, records: &[Record]) -> Re
             _ => return Err("Unknown record signature".into()),
         }
     }
-    if centrals != locals {
+    if local_seen != central_seen {
         return Err("Mis-matched local headers and central directory".into());
     }
     if position != file_size {
@@ -415,8 +172,9 @@ fn walk(reader: &mut BufReader<&File>, file_size: u64, records: &[Record]) -> Re
 fn local_header(
     reader: &mut BufReader<&File>,
     position: &mut u64,
-    sizes: &HashMap<&str, (u64, u64)>,
-) -> Result<Vec<u8>, String> {
+    records: &[Record],
+    index_of: &HashMap<&[u8], usize>,
+) -> Result<usize, String> {
     let malformed = || "Malformed zip file".to_owned();
     let header: [u8; 26] = read_array(reader, position).ok_or_else(malformed)?;
     let (flags, method) = (u16_at(&header, 2), u16_at(&header, 4));
@@ -475,32 +233,25 @@ fn local_header(
     if flags & FLAG_DATA_DESCRIPTOR != 0 {
         return Err("ZIP contains a data descriptor".into());
     }
-    let text = std::str::from_utf8(&name).map_err(|_| "Filename not unicode".to_owned())?;
-    let &(expected_compressed, expected_size) = sizes
-        .get(text)
+    std::str::from_utf8(&name).map_err(|_| "Filename not unicode".to_owned())?;
+    // Python keys its sizes by the decoded name: a record decoded as cp437 matches nothing.
+    let index = index_of
+        .get(name.as_slice())
+        .copied()
+        .filter(|&index| records[index].decodes_like_local)
         .ok_or_else(|| "Filename not in central directory".to_owned())?;
-    if expected_compressed != compressed {
+    if records[index].compressed != compressed {
         return Err("Mis-matched data size".into());
     }
-    if expected_size != size {
+    if records[index].size != size {
         return Err("Mis-matched file size".into());
     }
     skip(reader, position, compressed).ok_or_else(malformed)?;
-    Ok(name)
+    Ok(index)
 }
 
 fn unprintable(name: &[u8]) -> bool {
     name.iter().any(|byte| *byte < 0x20 || *byte == 0x7f)
-}
-
-fn read_array<const N: usize>(
-    reader: &mut BufReader<&File>,
-    position: &mut u64,
-) -> Option<[u8; N]> {
-    let mut bytes = [0_u8; N];
-    reader.read_exact(&mut bytes).ok()?;
-    *position += N as u64;
-    Some(bytes)
 }
 
 fn read_vec(reader: &mut BufReader<&File>, position: &mut u64, length: u16) -> Option<Vec<u8>> {
@@ -575,4 +326,59 @@ fn tar_number(field: &[u8]) -> Option<i64> {
     }
     let value = i64::from_str_radix(&digits.replace('_', ""), 8).ok()?;
     Some(if negative { -value } else { value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn zip_with(options: zip::write::SimpleFileOptions) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut writer = zip::ZipWriter::new(file.reopen().unwrap());
+        for name in ["pkg/__init__.py", "pkg-1.0.dist-info/METADATA"] {
+            writer.start_file(name, options).unwrap();
+            writer.write_all(b"x = 1\n").unwrap();
+        }
+        writer.finish().unwrap();
+        file
+    }
+
+    fn inspect_file(file: &tempfile::NamedTempFile) -> Zip {
+        let opened = file.reopen().unwrap();
+        let size = opened.metadata().unwrap().len();
+        inspect(&opened, size).unwrap()
+    }
+
+    #[test]
+    fn plain_and_zip64_zips_pass_the_walk() {
+        let plain = zip_with(zip::write::SimpleFileOptions::default());
+        let zip = inspect_file(&plain);
+        assert_eq!((zip.framing.as_deref(), zip.also_a_tar), (None, false));
+        assert_eq!(zip.records.len(), 2);
+        assert_eq!(zip.declared_size(), 12);
+        // zip64 extras in the local headers and the central directory, as Warehouse reads them.
+        let zip64 = zip_with(zip::write::SimpleFileOptions::default().large_file(true));
+        assert_eq!(inspect_file(&zip64).framing, None);
+    }
+
+    #[test]
+    fn a_tar_header_is_recognised_as_python_recognises_it() {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("pkg/a.py").unwrap();
+        header.set_size(0);
+        header.set_cksum();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(header.as_bytes()).unwrap();
+        let opened = file.reopen().unwrap();
+        assert!(is_tar_header(&mut BufReader::new(&opened)).unwrap());
+        let zip = zip_with(zip::write::SimpleFileOptions::default());
+        assert!(!inspect_file(&zip).also_a_tar);
+        // The checksum field as Python's `nti` reads it.
+        assert_eq!(tar_number(b"0001234\0"), Some(0o1234));
+        assert_eq!(tar_number(b"  1234 \0"), Some(0o1234));
+        assert_eq!(tar_number(b"\0\0\0\0\0\0\0\0"), Some(0));
+        assert_eq!(tar_number(b"12x4\0\0\0\0"), None);
+        assert_eq!(tar_number(&[0o200, 0, 0, 0, 0, 0, 1, 0]), Some(256));
+    }
 }
