@@ -3,21 +3,14 @@
 //! `forklift/legacy.py` with Python's `tarfile`): `PKG-INFO` at `{common path}/PKG-INFO` by its
 //! exact member name, no sparse members, no `PyArmor` code. Ours besides: members and links stay
 //! inside the top folder, no device files, no member twice, bounded names and header records.
-//! Streamed once through [`super::gzip`], whose budget stops a bomb inside the decompressor.
+//! Streamed once ([`super::tar_stream`]) through [`super::gzip`], whose budget stops a bomb
+//! inside the decompressor.
 //! `.zip` sdists are refused by their file name (PEP 625) and not opened.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek as _, SeekFrom};
-use std::rc::Rc;
 
-use super::archive::{
-    BUFFER_BYTES, Finding, MAX_DIRECTORY_BYTES, MAX_ENTRIES, MAX_HEADER_RECORD_BYTES,
-    MAX_NAME_BYTES, human, resolve, sdist_unpacked_limit, shorten, unsafe_path,
-};
-use super::gzip::{Budget, Members, Spent};
-use super::scan::{MAX_SCANNED_BYTES, Scanner, scannable};
-use super::wheel::read_limited;
+use super::archive::{Finding, MAX_DIRECTORY_BYTES, human, resolve, shorten, unsafe_path};
 use super::{DistFilename, Inspection};
 
 /// Check the sdist's structure and read its `PKG-INFO`. `file` is the opened regular file.
@@ -33,14 +26,14 @@ pub fn inspect(file: File, filename: &DistFilename, file_size: u64) -> Inspectio
             "it ends with a zip directory record, so it reads as a zip as well as a tar: PyPI refuses it (\"File is both a zip and a tar file\"). Rebuild the sdist with `python -m build --sdist`",
         ));
     }
-    walk_tar(file, file_size, &mut walk);
+    super::tar_stream::walk(file, file_size, &mut walk);
     walk.finish()
 }
 
 /// What the walk learns member by member.
-struct Walk {
+pub(super) struct Walk {
     expected_top: String,
-    inspection: Inspection,
+    pub(super) inspection: Inspection,
     /// The first folder of the first member (`./` stripped): the sdist's top folder.
     top: Option<String>,
     extra_tops: Vec<String>,
@@ -54,11 +47,11 @@ struct Walk {
     dot_slash: bool,
     duplicates: Vec<String>,
     /// The walk reached the end of the archive (a fatal problem stops it early).
-    complete: bool,
+    pub(super) complete: bool,
 }
 
 /// What kind of member the walk sees.
-enum Kind<'a> {
+pub(super) enum Kind<'a> {
     File,
     Folder,
     Symlink(&'a str),
@@ -83,12 +76,12 @@ impl Walk {
         }
     }
 
-    fn error(&mut self, member: Option<&str>, message: impl Into<String>) {
+    pub(super) fn error(&mut self, member: Option<&str>, message: impl Into<String>) {
         self.inspection.push(Finding::error(member, message));
     }
 
     /// Check one member; returns whether it is the top folder's PKG-INFO. `Err` stops the walk.
-    fn member(&mut self, raw: &str, kind: &Kind<'_>) -> Result<bool, ()> {
+    pub(super) fn member(&mut self, raw: &str, kind: &Kind<'_>) -> Result<bool, ()> {
         let is_folder = matches!(kind, Kind::Folder);
         // `tarfile` strips the trailing slashes of folder names only.
         let listed = if is_folder {
@@ -261,260 +254,6 @@ impl Walk {
         self.inspection.members = self.names.into_keys().collect();
         self.inspection
     }
-}
-
-fn damaged(error: &std::io::Error) -> String {
-    format!("not a valid gzip tar archive ({error}); the file is truncated or damaged. Rebuild it")
-}
-
-fn walk_tar(mut file: File, file_size: u64, walk: &mut Walk) {
-    if let Err(error) = file.seek(SeekFrom::Start(0)) {
-        return walk.error(None, damaged(&error));
-    }
-    let budget = Budget::new(sdist_unpacked_limit(file_size));
-    let packed = BufReader::with_capacity(BUFFER_BYTES, file.take(file_size));
-    let mut archive = tar::Archive::new(Members::new(packed, Rc::clone(&budget)));
-    let over_budget = |budget: &Budget| match budget.tripped() {
-        Some(Spent::HeaderRecord) => Some(format!(
-            "a tar header record (a GNU long name or link, or a PAX header) is larger than {} MiB: no real sdist has one, and reading it would exhaust memory. Rebuild the sdist",
-            MAX_HEADER_RECORD_BYTES / (1024 * 1024)
-        )),
-        Some(Spent::Total) => Some(bomb(budget.unpacked(), budget.total(), file_size)),
-        None => None,
-    };
-    {
-        let mut entries = match archive.entries() {
-            Ok(entries) => entries,
-            Err(error) => return walk.error(None, damaged(&error)),
-        };
-        // Before the first header too, only header records may come.
-        budget.limit_to(MAX_HEADER_RECORD_BYTES);
-        for count in 0.. {
-            if count >= MAX_ENTRIES {
-                return walk.error(
-                    None,
-                    format!("holds more than {MAX_ENTRIES} members; that is not a real sdist"),
-                );
-            }
-            let entry = match entries.next() {
-                None => {
-                    walk.complete = true;
-                    break;
-                }
-                Some(Ok(entry)) => entry,
-                Some(Err(error)) => {
-                    let message = over_budget(&budget).unwrap_or_else(|| damaged(&error));
-                    return walk.error(None, message);
-                }
-            };
-            budget.unlimit();
-            let Ok(data_end) = member(entry, &budget, file_size, walk) else {
-                return;
-            };
-            // Up to the next member header, only header records may come: bounded.
-            budget.limit_to(data_end.saturating_add(MAX_HEADER_RECORD_BYTES));
-        }
-    }
-    budget.unlimit();
-    // Read to the end of the gzip member holding the tar's end: its CRC catches damage the
-    // tar framing hides. Python stops there too and never reads what follows.
-    let mut members = archive.into_inner();
-    members.stop_at_member_end();
-    if let Err(error) = std::io::copy(&mut members, &mut std::io::sink()) {
-        let message = over_budget(&budget).unwrap_or_else(|| damaged(&error));
-        walk.error(None, message);
-    }
-}
-
-/// One member: its checks, PKG-INFO, the scan. Returns where its data ends; `Err` stops.
-fn member<R: Read>(
-    mut entry: tar::Entry<'_, R>,
-    budget: &Budget,
-    file_size: u64,
-    walk: &mut Walk,
-) -> Result<u64, ()> {
-    let path_bytes = entry.path_bytes();
-    if path_bytes.len() > MAX_NAME_BYTES {
-        let name = String::from_utf8_lossy(&path_bytes[..MAX_NAME_BYTES]).into_owned();
-        walk.error(
-            Some(&name),
-            format!(
-                "a member name is {} bytes long, more than the {MAX_NAME_BYTES} a file system can unpack; rebuild the sdist",
-                path_bytes.len()
-            ),
-        );
-        return Err(());
-    }
-    let path = String::from_utf8_lossy(&path_bytes).into_owned();
-    let raw_path = path_bytes.into_owned();
-    let declared = entry.size();
-    let data_end = entry
-        .raw_file_position()
-        .saturating_add(declared.saturating_add(511) & !511);
-    if budget.unpacked().saturating_add(declared) > budget.total() {
-        walk.error(
-            Some(&path),
-            format!(
-                "declares {}: {}",
-                human(declared),
-                bomb(
-                    budget.unpacked().saturating_add(declared),
-                    budget.total(),
-                    file_size
-                )
-            ),
-        );
-        return Err(());
-    }
-    let entry_type = entry.header().entry_type();
-    if entry_type.is_gnu_sparse() {
-        walk.error(Some(&path), sparse());
-    }
-    if differs_from_python(&mut entry, &path, &raw_path, walk) {
-        return Err(());
-    }
-    let link = entry
-        .link_name_bytes()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default();
-    if link.len() > MAX_NAME_BYTES {
-        walk.error(
-            Some(&path),
-            format!(
-                "links to a target of {} bytes, more than the {MAX_NAME_BYTES} a file system can resolve; rebuild the sdist",
-                link.len()
-            ),
-        );
-        return Ok(data_end);
-    }
-    let kind = match entry_type {
-        tar::EntryType::Directory => Kind::Folder,
-        tar::EntryType::Symlink => Kind::Symlink(&link),
-        tar::EntryType::Link => Kind::Hardlink(&link),
-        tar::EntryType::Char => Kind::Device("character device"),
-        tar::EntryType::Block => Kind::Device("block device"),
-        tar::EntryType::Fifo => Kind::Device("fifo"),
-        tar::EntryType::XGlobalHeader => return Ok(data_end),
-        _ => Kind::File,
-    };
-    if walk.member(&path, &kind)? {
-        match read_limited(&mut entry) {
-            Ok(text) => walk.inspection.metadata_text = Some(text),
-            Err(problem) => walk.error(Some(&path), problem),
-        }
-    } else if matches!(kind, Kind::File) && scannable(&path) && declared <= MAX_SCANNED_BYTES {
-        let mut scanner = Scanner::default();
-        let mut buffer =
-            vec![0_u8; BUFFER_BYTES.min(usize::try_from(declared).unwrap_or(0).max(1))];
-        loop {
-            match entry.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(read) => scanner.feed(&buffer[..read]),
-                Err(_) => return Ok(data_end), // the walk reports the damage next
-            }
-        }
-        if let Some(found) = scanner.verdict() {
-            walk.error(Some(&path), found.message());
-        }
-    }
-    Ok(data_end)
-}
-
-fn sparse() -> String {
-    "is a sparse member (a GNU tar extension): PyPI refuses it (\"tar archive not accepted: Sparse members are not allowed\"). Rebuild the sdist with `python -m build --sdist`".to_owned()
-}
-
-/// Header records Python's `tarfile` (so `PyPI` and pip) reads differently from this reader:
-/// PAX sparse keys, a global PAX header that renames or resizes what follows, extension
-/// records in an old-format header, a GNU long name beside a PAX path. `true` stops the walk.
-fn differs_from_python<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    path: &str,
-    raw_path: &[u8],
-    walk: &mut Walk,
-) -> bool {
-    let entry_type = entry.header().entry_type();
-    if entry_type.is_gnu_longname()
-        || entry_type.is_gnu_longlink()
-        || entry_type.is_pax_local_extensions()
-    {
-        walk.error(
-            Some(path),
-            "holds a GNU or PAX extension record in an old-format tar header: Python's tarfile applies it to the next member, other tools do not, so they would unpack different names. Rebuild the sdist with `python -m build --sdist`",
-        );
-        return true;
-    }
-    if entry_type.is_pax_global_extensions() && entry.size() > MAX_HEADER_RECORD_BYTES {
-        walk.error(
-            Some(path),
-            format!(
-                "is a PAX global header larger than {} MiB; rebuild the sdist",
-                MAX_HEADER_RECORD_BYTES / (1024 * 1024)
-            ),
-        );
-        return true;
-    }
-    let Ok(Some(extensions)) = entry.pax_extensions() else {
-        return false;
-    };
-    let mut keys: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-    for extension in extensions.flatten() {
-        keys.insert(
-            extension.key_bytes().to_vec(),
-            extension.value_bytes().to_vec(),
-        );
-    }
-    if entry_type.is_pax_global_extensions() {
-        let renames = ["path", "linkpath", "size"]
-            .iter()
-            .find(|key| keys.contains_key(key.as_bytes()))
-            .copied()
-            .or_else(|| {
-                keys.keys()
-                    .any(|key| key.starts_with(b"GNU.sparse."))
-                    .then_some("GNU.sparse")
-            });
-        if let Some(key) = renames {
-            walk.error(
-                Some(path),
-                format!("a PAX global header sets `{key}` for every member after it: Python's tarfile applies it, other tools do not, so they would unpack different files. Rebuild the sdist with `python -m build --sdist`"),
-            );
-            return true;
-        }
-        return false;
-    }
-    let major_minor = (
-        keys.get(b"GNU.sparse.major".as_slice()),
-        keys.get(b"GNU.sparse.minor".as_slice()),
-    );
-    if keys.contains_key(b"GNU.sparse.map".as_slice())
-        || keys.contains_key(b"GNU.sparse.size".as_slice())
-        || major_minor == (Some(&b"1".to_vec()), Some(&b"0".to_vec()))
-    {
-        walk.error(Some(path), sparse());
-    }
-    // The reader here prefers a GNU long name, Python the PAX path that came after it.
-    if keys
-        .get(b"path".as_slice())
-        .is_some_and(|value| value.as_slice() != raw_path)
-    {
-        walk.error(
-            Some(path),
-            "has both a GNU long name and a PAX path that disagree: tools would unpack it under different names. Rebuild the sdist with `python -m build --sdist`",
-        );
-        return true;
-    }
-    false
-}
-
-fn bomb(unpacked: u64, limit: u64, packed: u64) -> String {
-    format!(
-        "would unpack to at least {} from an archive of {}, past this tool's limit of {} (1 GiB, or {} times the file's size): a decompression bomb; stopped reading",
-        human(unpacked),
-        human(packed),
-        human(limit),
-        super::archive::SDIST_MAX_RATIO
-    )
 }
 
 #[cfg(test)]
