@@ -91,7 +91,7 @@ fn member<R: Read>(
     buffer: &mut [u8],
     walk: &mut Walk,
 ) -> Result<u64, ()> {
-    let path_bytes = entry.path_bytes();
+    let path_bytes = without_nul_padding(entry.path_bytes());
     if path_bytes.len() > MAX_NAME_BYTES {
         let name = String::from_utf8_lossy(&path_bytes[..MAX_NAME_BYTES]).into_owned();
         walk.error(
@@ -104,7 +104,7 @@ fn member<R: Read>(
         return Err(());
     }
     let path = String::from_utf8_lossy(&path_bytes).into_owned();
-    let raw_path = path_bytes.into_owned();
+    let raw_path = path_bytes;
     let declared = entry.size();
     let data_end = entry
         .raw_file_position()
@@ -133,7 +133,7 @@ fn member<R: Read>(
     }
     let link = entry
         .link_name_bytes()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map(|bytes| String::from_utf8_lossy(&without_nul_padding(bytes)).into_owned())
         .unwrap_or_default();
     if link.len() > MAX_NAME_BYTES {
         walk.error(
@@ -174,6 +174,16 @@ fn member<R: Read>(
         }
     }
     Ok(data_end)
+}
+
+/// A GNU long name or link ends at its first NUL for Python's `tarfile` (and GNU tar); this
+/// reader keeps all but the last. Padding NULs are dropped; text after a NUL is kept, so the
+/// name shows a control character and is refused (tools would disagree on it).
+fn without_nul_padding(bytes: std::borrow::Cow<'_, [u8]>) -> Vec<u8> {
+    match bytes.iter().position(|byte| *byte == 0) {
+        Some(at) if bytes[at..].iter().all(|byte| *byte == 0) => bytes[..at].to_vec(),
+        _ => bytes.into_owned(),
+    }
 }
 
 fn sparse() -> String {
@@ -271,4 +281,68 @@ fn bomb(unpacked: u64, limit: u64, packed: u64) -> String {
         human(limit),
         super::archive::SDIST_MAX_RATIO
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::DistFilename;
+    use std::io::Write as _;
+
+    /// A gzip tar of raw 512-byte blocks: GNU long-name records given byte for byte.
+    fn sdist_with_long_name(long_name: &[u8]) -> Vec<String> {
+        let header = |kind: tar::EntryType, name: &str, size: usize| {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_mode(0o644);
+            header.set_size(size as u64);
+            header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_cksum();
+            header.as_bytes().to_vec()
+        };
+        let pkg_info = b"Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n";
+        let mut tar = header(
+            tar::EntryType::GNULongName,
+            "././@LongLink",
+            long_name.len(),
+        );
+        tar.extend_from_slice(long_name);
+        tar.resize(tar.len().next_multiple_of(512), 0);
+        tar.extend(header(tar::EntryType::Regular, "x", pkg_info.len()));
+        tar.extend_from_slice(pkg_info);
+        tar.resize(tar.len().next_multiple_of(512) + 1024, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo-1.0.tar.gz");
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        encoder.write_all(&tar).unwrap();
+        encoder.finish().unwrap();
+        let filename = DistFilename::parse("demo-1.0.tar.gz").unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        let inspection =
+            super::super::sdist::inspect(std::fs::File::open(&path).unwrap(), &filename, size);
+        inspection
+            .findings
+            .into_iter()
+            .map(|f| f.render("demo-1.0.tar.gz"))
+            .collect()
+    }
+
+    #[test]
+    fn long_names_end_at_their_first_nul_as_in_python() {
+        // Padding NULs after the name: the name Python reads.
+        assert_eq!(
+            sdist_with_long_name(b"demo-1.0/PKG-INFO\0\0\0\0"),
+            Vec::<String>::new()
+        );
+        // Text hidden after a NUL: tools disagree on the name, so it is refused.
+        let found = sdist_with_long_name(b"demo-1.0/PKG-INFO\0../../evil");
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains("a control character in the path")),
+            "{found:#?}"
+        );
+    }
 }
