@@ -38,6 +38,8 @@ pub fn inspect(file: File, filename: &DistFilename, file_size: u64) -> Inspectio
     }
     let mut inspection = Inspection::default();
     check_framing(&zip, &mut inspection);
+    // The zip crate reads the central directory again: free ours first (100 000 names are MBs).
+    drop(zip);
     let mut archive = match zip::ZipArchive::new(BufReader::with_capacity(64 * 1024, file)) {
         Ok(archive) => archive,
         Err(error) => {
