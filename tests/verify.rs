@@ -202,6 +202,7 @@ rejected! {
     sdist_sparse_member: "sdist-sparse-member";
     sdist_that_is_also_a_zip: "sdist-zip-polyglot";
     sdist_duplicate_members: "sdist-duplicate-members";
+    sdist_version_written_unlike_the_metadata: "sdist-version-unlike-metadata";
     license_file_missing_from_a_wheel: "wheel-license-file-missing";
     license_file_missing_from_an_sdist: "sdist-license-file-missing";
     wheel_without_wheel_file: "wheel-no-wheel-file";

@@ -156,7 +156,7 @@ impl Walk {
         let copy = "copy the file itself into packages-dir (`cp -L`)";
         let target = std::fs::canonicalize(path).map_err(|error| {
             format!(
-                "{}: is a symlink that cannot be followed ({error}); {copy}",
+                "{}: cannot read the symlink's target ({error}); {copy}",
                 path.display()
             )
         })?;

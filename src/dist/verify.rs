@@ -161,12 +161,27 @@ pub fn consistency(filename: &DistFilename, metadata: &CoreMetadata, member: &st
                 format!("Version `{version}` is not a valid PEP 440 version ({error})"),
             )),
             Ok(parsed) => {
-                if filename.parsed_version().is_some_and(|file| file != parsed) {
+                let file_version = filename.parsed_version();
+                if file_version.as_ref().is_some_and(|file| *file != parsed) {
                     findings.push(Finding::error(
                         Some(member),
                         format!(
                             "Version is `{version}` but the file name says `{}`; a file was renamed or its metadata edited. Rebuild the dist",
                             filename.version
+                        ),
+                    ));
+                } else if filename.kind == DistKind::Sdist
+                    && file_version.is_some_and(|file| file.to_string() == filename.version)
+                    && parsed.to_string() != filename.version
+                {
+                    // PyPI names the sdist from the metadata's version, normalised
+                    // (`{name}-{meta.version}.tar.gz`): `1.0` in the name is not `1.0.0`.
+                    findings.push(Finding::error(
+                        None,
+                        format!(
+                            "the file name carries the version `{}` but the metadata says `{parsed}`: PyPI expects `{}-{parsed}.tar.gz` (PEP 625, the metadata's version normalised) and refuses this name. Rebuild the sdist",
+                            filename.version,
+                            escape_name(&filename.name)
                         ),
                     ));
                 }
