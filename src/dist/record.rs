@@ -34,7 +34,9 @@ pub(super) fn check(
         .collect();
     let rows = parse_record(record, &record_member, inspection);
     for (path, row) in &rows {
-        if !members.contains_key(path) {
+        // A folder row (`pkg/,,`) holds no content to lose; PyPI and installers ignore it.
+        let folder = path.ends_with('/') && row.hash.is_none() && row.size.is_none();
+        if !members.contains_key(path) && !folder {
             inspection.push(Finding::error(
                 Some(&record_member),
                 format!(

@@ -329,6 +329,62 @@ mod tests {
             .collect()
     }
 
+    /// A PAX global header (`g`) with `records`, then a valid sdist's PKG-INFO.
+    fn sdist_with_global_header(records: &str) -> Vec<String> {
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::XGlobalHeader);
+        header.set_size(records.len() as u64);
+        header.set_path("pax_global_header").unwrap();
+        header.set_cksum();
+        let mut tar = header.as_bytes().to_vec();
+        tar.extend_from_slice(records.as_bytes());
+        tar.resize(tar.len().next_multiple_of(512), 0);
+        let pkg_info = b"Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n";
+        let mut header = tar::Header::new_ustar();
+        header.set_size(pkg_info.len() as u64);
+        header.set_path("demo-1.0/PKG-INFO").unwrap();
+        header.set_cksum();
+        tar.extend_from_slice(header.as_bytes());
+        tar.extend_from_slice(pkg_info);
+        tar.resize(tar.len().next_multiple_of(512) + 1024, 0);
+        inspect_tar(&tar)
+    }
+
+    fn inspect_tar(tar: &[u8]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo-1.0.tar.gz");
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        encoder.write_all(tar).unwrap();
+        encoder.finish().unwrap();
+        let filename = DistFilename::parse("demo-1.0.tar.gz").unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        let inspection =
+            super::super::sdist::inspect(std::fs::File::open(&path).unwrap(), &filename, size);
+        inspection
+            .findings
+            .into_iter()
+            .map(|f| f.render("demo-1.0.tar.gz"))
+            .collect()
+    }
+
+    #[test]
+    fn a_global_pax_header_may_comment_but_not_rename() {
+        // `git archive` writes the commit id as a global comment: harmless.
+        let commit = "52 comment=0123456789abcdef0123456789abcdef01234567\n";
+        assert_eq!(sdist_with_global_header(commit), Vec::<String>::new());
+        // A global `path` renames every later member for Python's tarfile only.
+        let found = sdist_with_global_header("22 path=demo-1.0/x.py\n");
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains("a PAX global header sets `path`")),
+            "{found:#?}"
+        );
+    }
+
     #[test]
     fn long_names_end_at_their_first_nul_as_in_python() {
         // Padding NULs after the name: the name Python reads.

@@ -485,6 +485,63 @@ mod tests {
         assert_eq!(check(odd_version).len(), 1);
     }
 
+    /// A wheel of `members` with a RECORD listing them (sha256), plus `extra_rows`.
+    fn wheel(members: &[(&str, &[u8])], extra_rows: &str) -> Inspection {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo-1.0-py3-none-any.whl");
+        let mut writer = zip::ZipWriter::new(File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        let mut record = String::from(extra_rows);
+        for (name, data) in members {
+            if name.ends_with('/') {
+                writer.add_directory(*name, options).unwrap();
+                continue;
+            }
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(data).unwrap();
+            let digest =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(data));
+            record.push_str(&format!("{name},sha256={digest},{}\n", data.len()));
+        }
+        record.push_str("demo-1.0.dist-info/RECORD,,\n");
+        writer
+            .start_file("demo-1.0.dist-info/RECORD", options)
+            .unwrap();
+        writer.write_all(record.as_bytes()).unwrap();
+        writer.finish().unwrap();
+        let filename = DistFilename::parse("demo-1.0-py3-none-any.whl").unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        inspect(File::open(&path).unwrap(), &filename, size)
+    }
+
+    #[test]
+    fn record_rows_for_folders_are_ignored_as_pypi_ignores_them() {
+        let members: [(&str, &[u8]); 4] = [
+            ("demo/", b""),
+            ("demo/__init__.py", b"x = 1\n"),
+            (
+                "demo-1.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            ),
+            (
+                "demo-1.0.dist-info/WHEEL",
+                b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            ),
+        ];
+        assert_eq!(wheel(&members, "demo/,,\n").findings, vec![]);
+        // A file row without its member is still an error.
+        let findings = wheel(&members, "demo/gone.py,,\n").findings;
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0]
+                .message
+                .contains("lists `demo/gone.py`, but the wheel has no such member")
+        );
+    }
+
     #[test]
     fn tags_expand() {
         let filename = DistFilename::parse("demo-1.0-py2.py3-none-any.whl").unwrap();
