@@ -2,6 +2,7 @@
 //! DESIGN §3 live in [`verify`].
 
 pub mod archive;
+pub mod description;
 pub mod discover;
 pub mod entry_points;
 pub mod filename;
@@ -9,6 +10,7 @@ pub mod gzip;
 pub mod metadata;
 pub mod platform;
 pub mod record;
+pub mod rst;
 pub mod rules;
 pub mod scan;
 pub mod sdist;

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use futures_util::StreamExt as _;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncReadExt as _;
 
@@ -77,12 +76,23 @@ async fn remote_sha256(
         )
     })?;
     let mut hasher = Sha256::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        hasher
-            .update(chunk.with_context(|| format!("failed to download the asset {}", asset.name))?);
-    }
+    crate::http::stream_body(
+        response,
+        asset.size,
+        download_deadline(asset.size),
+        |chunk| {
+            hasher.update(chunk);
+        },
+    )
+    .await
+    .with_context(|| format!("failed to download the asset {}", asset.name))?;
     Ok(hex::encode(hasher.finalize()))
+}
+
+/// How long downloading an asset of `size` bytes may take: the usual request deadline plus
+/// the time at 64 KiB/s, a floor no working link is below.
+pub fn download_deadline(size: u64) -> std::time::Duration {
+    crate::http::request_deadline() + std::time::Duration::from_secs(size / (64 * 1024))
 }
 
 /// Attach every file that is not attached yet; fail before uploading anything when an asset
@@ -105,14 +115,24 @@ pub async fn sync(github: &GitHub<'_>, release: &Release, files: &[PathBuf]) -> 
         }
         match existing.iter().find(|asset| asset.name == local.name) {
             Some(asset) if asset.state != "uploaded" => {
-                github.delete_asset(asset.id).await.with_context(|| {
-                    format!("failed to delete the unfinished asset {}", asset.name)
-                })?;
-                Console::line(&format!(
-                    "release asset {}: removed an unfinished upload (state {})",
-                    asset.name, asset.state
-                ));
-                to_upload.push(local);
+                match finished(github, release, &local.name).await? {
+                    Finished::Uploaded(asset) => {
+                        let remote = remote_sha256(github, &asset, &local).await?;
+                        if remote == local.sha256 {
+                            Console::line(&format!(
+                                "release asset {}: attached by another job meanwhile, with the same sha256; kept",
+                                local.name
+                            ));
+                        } else {
+                            conflicts.push(conflict(&local, &remote));
+                        }
+                    }
+                    Finished::Gone => to_upload.push(local),
+                    Finished::Stale(asset) => {
+                        delete(github, &asset).await?;
+                        to_upload.push(local);
+                    }
+                }
             }
             Some(asset) => {
                 let remote = remote_sha256(github, asset, &local).await?;
@@ -184,6 +204,10 @@ async fn upload(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow
             return Err(anyhow::Error::new(error)
                 .context(format!("failed to upload the release asset {}", local.name)));
         }
+        tracing::debug!(
+            "release asset {}: the upload failed ({error}); checking what it left",
+            local.name
+        );
         if error.is_transient() {
             tokio::time::sleep(github.wait_for(&error, attempt)).await;
         }
@@ -201,29 +225,63 @@ async fn upload(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow
     }
 }
 
-/// After a failed upload: `true` when the asset is in fact there and identical; removes a
-/// half-finished one; an identical name with other content is an error.
-async fn settle(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow::Result<bool> {
-    let assets = github
-        .assets(release.id)
-        .await
-        .context("failed to list the release's assets after a failed upload")?;
-    let Some(asset) = assets.iter().find(|asset| asset.name == local.name) else {
-        return Ok(false);
-    };
-    if asset.state == "uploaded" {
-        let remote = remote_sha256(github, asset, local).await?;
-        if remote == local.sha256 {
-            Console::line(&format!(
-                "release asset {}: the upload went through after all (same sha256)",
-                local.name
-            ));
-            return Ok(true);
+/// What became of an asset that was not finished when we saw it.
+enum Finished {
+    Uploaded(Asset),
+    Gone,
+    /// Still unfinished after waiting: a failed upload's leftover.
+    Stale(Asset),
+}
+
+/// Wait (a few backoff steps) for an unfinished asset to finish: it may be another job of the
+/// same run uploading the same dist to the same release right now (two publish jobs on one
+/// tag), and deleting it would break that upload. Only one that stays unfinished is stale.
+async fn finished(github: &GitHub<'_>, release: &Release, name: &str) -> anyhow::Result<Finished> {
+    let mut attempt = 1;
+    loop {
+        let assets = github
+            .assets(release.id)
+            .await
+            .context("failed to list the release's assets")?;
+        let Some(asset) = assets.into_iter().find(|asset| asset.name == name) else {
+            return Ok(Finished::Gone);
+        };
+        if asset.state == "uploaded" {
+            return Ok(Finished::Uploaded(asset));
         }
-        anyhow::bail!("{}", conflict(local, &remote));
+        if attempt >= github.policy.attempts {
+            return Ok(Finished::Stale(asset));
+        }
+        tokio::time::sleep(github.policy.delay(attempt, None)).await;
+        attempt += 1;
     }
-    delete(github, asset).await?;
-    Ok(false)
+}
+
+/// After a failed upload: `true` when the asset is in fact there and identical (our lost
+/// answer, or another job's upload of the same file); removes a stale half one; an identical
+/// name with other content is an error.
+async fn settle(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow::Result<bool> {
+    match finished(github, release, &local.name)
+        .await
+        .context("after a failed upload")?
+    {
+        Finished::Gone => Ok(false),
+        Finished::Uploaded(asset) => {
+            let remote = remote_sha256(github, &asset, local).await?;
+            if remote == local.sha256 {
+                Console::line(&format!(
+                    "release asset {}: the upload went through after all, or another job attached the same file (same sha256)",
+                    local.name
+                ));
+                return Ok(true);
+            }
+            anyhow::bail!("{}", conflict(local, &remote));
+        }
+        Finished::Stale(asset) => {
+            delete(github, &asset).await?;
+            Ok(false)
+        }
+    }
 }
 
 async fn delete(github: &GitHub<'_>, asset: &Asset) -> Result<(), anyhow::Error> {
