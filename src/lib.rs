@@ -17,6 +17,7 @@ pub mod markdown;
 pub mod oidc;
 pub mod project;
 pub mod release;
+pub mod release_window;
 pub mod report;
 pub mod upload;
 
@@ -115,7 +116,30 @@ async fn publish(
         skip_existing: settings.skip_existing,
     };
 
-    let to_upload = sort_out_existing(&uploader, dists, projects, report).await?;
+    // What the index has, and how old each release is (PyPI's 14-day window), asked at once.
+    let windows = futures_util::future::join_all(projects.iter().map(|project| {
+        release_window::lookup_window(
+            &client,
+            &settings.check_url,
+            &project.name,
+            &project.version,
+        )
+    }));
+    let (to_upload, windows) = tokio::join!(
+        sort_out_existing(&uploader, dists, projects, report),
+        windows
+    );
+    let to_upload = to_upload?;
+    for (project, window) in projects.iter().zip(&windows) {
+        let files: Vec<&str> = to_upload
+            .iter()
+            .filter(|dist| project.owns(dist))
+            .map(|dist| dist.file_name())
+            .collect();
+        if !files.is_empty() {
+            release_window::refuse_if_closed(window, &project.name, &project.version, &files)?;
+        }
+    }
     let (attestations, attestation_status) =
         attest::attest(settings, runner, &client, &authenticator, &to_upload)
             .await
@@ -196,6 +220,11 @@ fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
     errors.extend(verification.errors);
     for warning in &verification.warnings {
         Console::warning("Dist check", warning);
+    }
+    for dist in &dists {
+        if let Some(notice) = dist::form::MetadataForm::build(&dist.metadata).notice() {
+            Console::notice("Upload form", &format!("{}: {notice}", dist.file_name()));
+        }
     }
     if !errors.is_empty() {
         return Err(dist::verify::VerifyFailed { errors }.into());
@@ -507,6 +536,9 @@ pub fn error_title(error: &anyhow::Error) -> String {
     }
     if let Some(oidc) = error.downcast_ref::<oidc::OidcError>() {
         return oidc.title().to_owned();
+    }
+    if error.is::<release_window::ReleaseClosed>() {
+        return "Release closed to new files (nothing uploaded)".to_owned();
     }
     if error.downcast_ref::<attest::AttestFailed>().is_some() {
         return "Attestation failed (nothing uploaded)".to_owned();
