@@ -51,8 +51,8 @@ impl Entry {
     }
 }
 
-/// What our message must name when the manifest says PyPI refuses a file for `verdict`: a
-/// refusal for some other reason would hide that we miss the rule PyPI applies.
+/// What our message must name when the manifest says the index refuses a file for `verdict`:
+/// a refusal for some other reason would hide that we miss the rule the index applies.
 fn our_words_for(verdict: &str) -> Option<&'static str> {
     let rule = verdict.strip_prefix("refuse-safety: ").unwrap_or(verdict);
     Some(match rule {
@@ -281,7 +281,7 @@ fn our_verification_and_pypis_rules_agree_with_the_corpus_verdicts() {
                 our_words_for(&entry.verdict).is_some_and(|words| problems.contains(words))
                     // PyPI refuses every `.zip` sdist (PEP 625) whatever it holds; the manifest
                     // names the first rule PyPI's order reaches, the form's metadata.
-                    || (entry.filename.ends_with(".zip") && problems.contains("PEP 625"))
+                    || (std::path::Path::new(&entry.filename).extension().is_some_and(|extension| extension == "zip") && problems.contains("PEP 625"))
             }
         };
         if entry.expects_refusal() != our.is_err()
