@@ -16,6 +16,23 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 static STDOUT: Mutex<()> = Mutex::new(());
+/// The progress bars on the terminal, when shown (`crate::progress`).
+static LIVE: RwLock<Option<indicatif::MultiProgress>> = RwLock::new(None);
+
+/// Register the live display on the terminal: from now on every line printed here is
+/// written above it (the bars are cleared, the line printed, the bars drawn again).
+pub fn show_live(display: Option<indicatif::MultiProgress>) {
+    *LIVE.write().unwrap_or_else(PoisonError::into_inner) = display;
+}
+
+/// Run `print` with the live display (if any) out of the way.
+fn above_live<R>(print: impl FnOnce() -> R) -> R {
+    let live = LIVE.read().unwrap_or_else(PoisonError::into_inner).clone();
+    match live {
+        Some(display) => display.suspend(print),
+        None => print(),
+    }
+}
 
 /// Register a secret: it is masked by the runner (`::add-mask::`) and redacted from everything
 /// this program prints from now on. Call it before anything could print the value.
@@ -78,11 +95,13 @@ fn in_actions() -> bool {
 }
 
 fn raw_stdout(line: &str) {
-    let _guard = STDOUT.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut stdout = std::io::stdout().lock();
-    // A closed stdout (e.g. `| head`) must not turn into a panic.
-    let _ = writeln!(stdout, "{line}");
-    let _ = stdout.flush();
+    above_live(|| {
+        let _guard = STDOUT.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stdout = std::io::stdout().lock();
+        // A closed stdout (e.g. `| head`) must not turn into a panic.
+        let _ = writeln!(stdout, "{line}");
+        let _ = stdout.flush();
+    });
 }
 
 /// Escape the message part of a workflow command.
@@ -260,7 +279,7 @@ pub struct RedactingStderr;
 impl std::io::Write for RedactingStderr {
     fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
         let text = redact(&String::from_utf8_lossy(buffer));
-        std::io::stderr().lock().write_all(text.as_bytes())?;
+        above_live(|| std::io::stderr().lock().write_all(text.as_bytes()))?;
         Ok(buffer.len())
     }
 

@@ -13,6 +13,7 @@ pub mod http;
 pub mod index;
 pub mod inputs;
 pub mod oidc;
+pub mod progress;
 pub mod release;
 pub mod report;
 pub mod upload;

@@ -210,6 +210,7 @@ impl Uploader<'_> {
             .await
             .map_err(|error| upload_error(dist, url, format!("{error:#}"), None))?;
         let progress = Progress::new();
+        let _shown = crate::progress::watch(dist.file_name(), dist.size, &progress);
         let form = form_watched(dist, attestation, Some(&progress))
             .await
             .map_err(|error| {
@@ -574,11 +575,12 @@ async fn form_watched(
     let file = tokio::fs::File::open(&dist.path).await?;
     let length = file.metadata().await?.len();
     let progress = progress.cloned();
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |_| {
-        if let Some(progress) = &progress {
-            progress.touch();
-        }
-    });
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |chunk| {
+            if let Some(progress) = &progress {
+                progress.advance(chunk.as_ref().map_or(0, bytes::Bytes::len));
+            }
+        });
     let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), length)
         .file_name(dist.file_name().to_owned())
         .mime_str("application/octet-stream")

@@ -16,6 +16,7 @@ pub mod fault_proxy;
 pub mod github_fake;
 pub mod oidc_fake;
 pub mod sigstore_fake;
+pub mod wheels;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
