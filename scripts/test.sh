@@ -25,6 +25,10 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   echo "$want" > "$stamp"
 fi
 
+# Real long descriptions for the description-rendering differential test (tests/description.rs):
+# the PKG-INFO of pinned releases, fetched once into target/readmes/ (about 4 MB, 20 s).
+"$venv/bin/python" tests/readmes.py fetch tests/fixtures/readmes/pins.tsv "$root/target/readmes"
+
 # Node tools (lint and API-shape checks), when the project lists any.
 if [ -f tests/node/package.json ]; then
   node_stamp="$env_dir/node.sha256"

@@ -56,16 +56,27 @@ impl Authenticator {
 impl Authenticator {
     /// Pick the credentials per DESIGN §4: a password means token mode (no OIDC call at all);
     /// none with user `__token__` means Trusted Publishing, whose first token is minted here so
-    /// that every authentication problem shows before the first upload.
+    /// that every authentication problem shows before the first upload. `project` is the one
+    /// errors speak of; `projects` all of this run's (each gets its publisher link).
     pub async fn select(
         settings: &crate::inputs::Settings,
         runner: &crate::actions::Runner,
         client: &reqwest::Client,
         project: &str,
+        projects: &[&str],
     ) -> anyhow::Result<Self> {
         if let Some(password) = &settings.password {
             crate::actions::mask(password);
-            for advice in token_mode_advice(settings, runner, project) {
+            if settings.user != "__token__" && on_pypi(settings) {
+                // PyPI has refused passwords since 2FA became mandatory (2024); say so before
+                // anything is sent, as pypa/gh-action-pypi-publish does.
+                anyhow::bail!(
+                    "input `user` is `{}`: PyPI refuses uploads with a user name and password (two-factor authentication is mandatory since 2024). Use Trusted Publishing (remove `user` and `password`; add the publisher at {}) or an API token (`password: ${{{{ secrets.PYPI_API_TOKEN }}}}` with `user` left at `__token__`)",
+                    settings.user,
+                    publisher_links(settings, runner, projects).join(" ")
+                );
+            }
+            for advice in token_mode_advice(settings, runner, projects) {
                 match advice {
                     Advice::Notice(title, text) => Console::notice(title, &text),
                     Advice::Warning(title, text) => Console::warning(title, &text),
@@ -103,23 +114,73 @@ enum Advice {
     Warning(&'static str, String),
 }
 
+/// Whether the upload goes to pypi.org or test.pypi.org.
+#[must_use]
+pub fn on_pypi(settings: &crate::inputs::Settings) -> bool {
+    matches!(
+        settings.repository_url.host_str(),
+        Some("upload.pypi.org" | "pypi.org" | "test.pypi.org")
+    )
+}
+
+/// The page that adds a Trusted Publisher for each project, prefilled (as pypa's action links
+/// it) with this workflow: `?provider=github&owner=..&repository=..&workflow_filename=..`.
+#[must_use]
+pub fn publisher_links(
+    settings: &crate::inputs::Settings,
+    runner: &crate::actions::Runner,
+    projects: &[&str],
+) -> Vec<String> {
+    let repository = runner.repository.as_deref().and_then(|r| r.split_once('/'));
+    // `owner/repo/.github/workflows/publish.yml@refs/tags/v1` -> `publish.yml`
+    let workflow = runner
+        .workflow_ref
+        .as_deref()
+        .and_then(|r| r.split('@').next())
+        .and_then(|path| path.rsplit('/').next())
+        .filter(|name| !name.is_empty());
+    projects
+        .iter()
+        .map(|project| {
+            let page = crate::oidc::settings_url_for(&settings.repository_url, project);
+            let Some((owner, repo)) = repository else {
+                return page;
+            };
+            let Ok(mut url) = url::Url::parse(&page) else {
+                return page;
+            };
+            {
+                let mut query = url.query_pairs_mut();
+                query
+                    .append_pair("provider", "github")
+                    .append_pair("owner", owner)
+                    .append_pair("repository", repo);
+                if let Some(workflow) = workflow {
+                    query.append_pair("workflow_filename", workflow);
+                }
+            }
+            url.to_string()
+        })
+        .collect()
+}
+
 /// What to tell a user who publishes with a stored password or token.
 fn token_mode_advice(
     settings: &crate::inputs::Settings,
     runner: &crate::actions::Runner,
-    project: &str,
+    projects: &[&str],
 ) -> Vec<Advice> {
     use secrecy::ExposeSecret as _;
     let mut advice = Vec::new();
-    let on_pypi = matches!(
-        settings.repository_url.host_str(),
-        Some("upload.pypi.org" | "pypi.org" | "test.pypi.org")
-    );
+    let on_pypi = on_pypi(settings);
+    let links = publisher_links(settings, runner, projects).join(" ");
+    let names = projects
+        .iter()
+        .map(|project| format!("`{project}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let setup = if on_pypi {
-        format!(
-            " (add the publisher for `{project}` at {})",
-            crate::oidc::settings_url_for(&settings.repository_url, project)
-        )
+        format!(" (add the publisher for {names} at {links})")
     } else {
         String::new()
     };
@@ -134,8 +195,7 @@ fn token_mode_advice(
         advice.push(Advice::Notice(
             "Trusted Publishing is available",
             format!(
-                "publishing with a stored API token. Trusted Publishing needs no secret at all: add a Trusted Publisher for `{project}` at {}, grant the job `permissions: id-token: write` and remove `password`.",
-                crate::oidc::settings_url_for(&settings.repository_url, project)
+                "publishing with a stored API token. Trusted Publishing needs no secret at all: add a Trusted Publisher for {names} at {links} (prefilled with this workflow), grant the job `permissions: id-token: write` and remove `password`."
             ),
         ));
     }
@@ -190,7 +250,7 @@ mod tests {
         let advice = token_mode_advice(
             &settings("https://upload.pypi.org/legacy/", "pypi-AgEIcHlwaS5vcmc"),
             &runner(false),
-            "Demo_Pkg",
+            &["Demo_Pkg"],
         );
         assert_eq!(advice.len(), 1, "{advice:?}");
         let Advice::Notice(_, text) = &advice[0] else {
@@ -203,11 +263,33 @@ mod tests {
     }
 
     #[test]
+    fn publisher_links_are_prefilled_with_this_workflow_per_project() {
+        let mut env = std::collections::BTreeMap::new();
+        env.insert("GITHUB_REPOSITORY".to_owned(), "octo-org/demo".to_owned());
+        env.insert(
+            "GITHUB_WORKFLOW_REF".to_owned(),
+            "octo-org/demo/.github/workflows/publish-to-pypi.yml@refs/tags/v1.0".to_owned(),
+        );
+        let links = publisher_links(
+            &settings("https://upload.pypi.org/legacy/", "pypi-x"),
+            &crate::actions::Runner::from_env(&env),
+            &["demo", "Demo_Stubs"],
+        );
+        assert_eq!(
+            links,
+            [
+                "https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=octo-org&repository=demo&workflow_filename=publish-to-pypi.yml",
+                "https://pypi.org/manage/project/demo-stubs/settings/publishing/?provider=github&owner=octo-org&repository=demo&workflow_filename=publish-to-pypi.yml",
+            ]
+        );
+    }
+
+    #[test]
     fn a_token_without_the_pypi_prefix_is_warned_about() {
         let advice = token_mode_advice(
             &settings("https://test.pypi.org/legacy/", "AgEIcHlwaS5vcmc"),
             &runner(false),
-            "demo",
+            &["demo"],
         );
         assert!(
             advice.iter().any(
@@ -222,7 +304,7 @@ mod tests {
         let advice = token_mode_advice(
             &settings("http://127.0.0.1:1/", "pypi-local"),
             &runner(true),
-            "demo",
+            &["demo"],
         );
         assert!(
             matches!(&advice[..], [Advice::Notice("Token mode", text)] if !text.contains("manage/project")),
@@ -232,7 +314,7 @@ mod tests {
         let advice = token_mode_advice(
             &settings("http://127.0.0.1:1/", "pypi-local"),
             &runner(false),
-            "demo",
+            &["demo"],
         );
         assert!(advice.is_empty(), "{advice:?}");
     }

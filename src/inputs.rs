@@ -16,6 +16,20 @@ pub struct InputSpec {
     pub default: &'static str,
     pub description: &'static str,
     pub kind: InputKind,
+    /// pypa/gh-action-pypi-publish's deprecated underscore spelling, declared in action.yml
+    /// with a `deprecationMessage` so that old workflows keep working without a warning about
+    /// an unexpected input. The runner passes it as `INPUT_<NAME_WITH_UNDERSCORES>`, the same
+    /// variable as the underscore spelling this program accepts for every input. Because the
+    /// runner passes every declared input with its default, the canonical input and its alias
+    /// declare no default in action.yml (the default lives here): an unset input arrives as
+    /// `''`, and the first non-empty of canonical, alias, default wins.
+    pub alias: Option<&'static str>,
+}
+
+/// The message action.yml gives a deprecated alias, word for word as pypa gives it.
+#[must_use]
+pub fn deprecation_message(canonical: &str) -> String {
+    format!("The inputs have been normalized to use kebab-case. Use `{canonical}` instead.")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,145 +50,174 @@ pub const INPUTS: &[InputSpec] = &[
         default: "__token__",
         description: "Index user name.",
         kind: InputKind::Text,
+        alias: None,
     },
     InputSpec {
         name: "password",
         default: "",
         description: "API token or password. Empty with user `__token__` means Trusted Publishing. Locally: the PYPI_TOKEN environment variable.",
         kind: InputKind::Secret,
+        alias: None,
     },
     InputSpec {
         name: "repository-url",
         default: DEFAULT_REPOSITORY_URL,
-        description: "Legacy upload endpoint of the index.",
+        description: "Legacy upload endpoint of the index. Default: `https://upload.pypi.org/legacy/`.",
         kind: InputKind::Text,
+        alias: Some("repository_url"),
     },
     InputSpec {
         name: "packages-dir",
         default: "dist",
-        description: "Directory holding the dists (searched recursively), relative to the workspace.",
+        description: "Directory holding the dists (searched recursively), relative to the workspace. Default: `dist`.",
         kind: InputKind::Text,
+        alias: Some("packages_dir"),
     },
     InputSpec {
         name: "verify-metadata",
         default: "true",
-        description: "Check core metadata content rules before uploading (structural checks always run).",
+        description: "Check core metadata content rules before uploading (structural checks always run). Default: `true`.",
         kind: InputKind::Boolean,
+        alias: Some("verify_metadata"),
     },
     InputSpec {
         name: "check-url",
         default: "",
         description: "Simple index used to find files already uploaded. Derived from repository-url when empty.",
         kind: InputKind::Text,
+        alias: None,
     },
     InputSpec {
         name: "skip-existing",
         default: "false",
-        description: "A file already on the index with different content is a warning instead of an error (and no GitHub release is made).",
+        description: "A file already on the index with different content is a warning instead of an error (and no GitHub release is made). Default: `false`.",
         kind: InputKind::Boolean,
+        alias: Some("skip_existing"),
     },
     InputSpec {
         name: "verbose",
         default: "false",
         description: "Debug-level log.",
         kind: InputKind::Boolean,
+        alias: None,
     },
     InputSpec {
         name: "print-hash",
         default: "true",
-        description: "Print the sha256 and blake2b-256 digests of each dist.",
+        description: "Print the sha256 and blake2b-256 digests of each dist. Default: `true`.",
         kind: InputKind::Boolean,
+        alias: Some("print_hash"),
     },
     InputSpec {
         name: "attestations",
         default: "true",
         description: "Sign and upload PEP 740 publish attestations (Trusted Publishing to PyPI or TestPyPI only).",
         kind: InputKind::Boolean,
+        alias: None,
     },
     InputSpec {
         name: "github-token",
         default: "${{ github.token }}",
         description: "Token for the GitHub release API (needs `contents: write`). Locally: the GITHUB_TOKEN environment variable.",
         kind: InputKind::Secret,
+        alias: None,
     },
     InputSpec {
         name: "release",
-        default: "true",
-        description: "Create or update the GitHub release when the run is for a tag.",
-        kind: InputKind::Boolean,
+        default: "auto",
+        description: "The GitHub release for the tag: auto (made when the run is for a tag and the token may write contents; otherwise a notice), true (required: a missing tag or permission is an error before anything is uploaded) or false.",
+        kind: InputKind::Text,
+        alias: None,
     },
     InputSpec {
         name: "tag",
         default: "",
         description: "Release tag. Default: from GITHUB_REF when it is refs/tags/*.",
         kind: InputKind::Text,
+        alias: None,
     },
     InputSpec {
         name: "changelog",
         default: "",
         description: "File with the release notes. Default: the first of CHANGELOG.md, CHANGES.md, HISTORY.md, NEWS.md, MILESTONES.md, .planning/MILESTONES.md.",
         kind: InputKind::Text,
+        alias: None,
     },
     InputSpec {
         name: "prerelease",
         default: "auto",
         description: "Mark the release as a pre-release: auto, true or false.",
         kind: InputKind::Text,
+        alias: None,
     },
     InputSpec {
         name: "draft",
         default: "false",
         description: "Leave the release as a draft.",
         kind: InputKind::Boolean,
+        alias: None,
     },
     InputSpec {
         name: "release-assets",
         default: "true",
         description: "Attach the dists to the release.",
         kind: InputKind::Boolean,
+        alias: None,
     },
     InputSpec {
         name: "make-latest",
         default: "auto",
         description: "Mark the release as latest: auto (not for pre-releases), true or false.",
         kind: InputKind::Text,
+        alias: None,
     },
     InputSpec {
         name: "check-version",
         default: "true",
         description: "The tag's version must equal the dists' version (PEP 440 comparison).",
         kind: InputKind::Boolean,
+        alias: None,
     },
     InputSpec {
         name: "dry-run",
         default: "false",
         description: "Verify and plan everything, print the plan and the release notes, send nothing.",
         kind: InputKind::Boolean,
+        alias: None,
     },
     InputSpec {
         name: "upload-concurrency",
         default: "4",
         description: "How many files are uploaded at once (1 to 16).",
         kind: InputKind::Text,
+        alias: None,
     },
     InputSpec {
         name: "fulcio-url",
         default: DEFAULT_FULCIO_URL,
         description: "Fulcio (Sigstore certificate authority) base URL. Setting it allows attestations for any index.",
         kind: InputKind::Text,
+        alias: None,
     },
     InputSpec {
         name: "rekor-url",
         default: DEFAULT_REKOR_URL,
         description: "Rekor (Sigstore transparency log) base URL. Setting it allows attestations for any index.",
         kind: InputKind::Text,
+        alias: None,
     },
 ];
 
 /// The outputs written to `$GITHUB_OUTPUT` (DESIGN §1).
 pub const OUTPUTS: &[(&str, &str)] = &[
-    ("name", "Project name of the dists."),
-    ("version", "Version of the dists."),
+    (
+        "name",
+        "Project name of the dists (with several projects: the project the tag names).",
+    ),
+    (
+        "version",
+        "Version of the dists (with several projects: the tag's project).",
+    ),
     (
         "uploaded",
         "JSON array of the file names uploaded by this run.",
@@ -186,6 +229,10 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     (
         "package-url",
         "The index's page for this version, when known.",
+    ),
+    (
+        "projects",
+        "JSON array with one object per project: name, version, files, package-url.",
     ),
     ("release-url", "URL of the GitHub release."),
     ("release-id", "Numeric id of the GitHub release."),
@@ -215,6 +262,44 @@ impl Toggle {
     }
 }
 
+/// The `release` input: whether this step makes the GitHub release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseMode {
+    /// Made when the run is for a tag and the token may write contents; otherwise a notice
+    /// says why not and how to get one, and the job still succeeds.
+    Auto,
+    /// Required: no tag, no token or no permission is an error, found before any upload when
+    /// it can be.
+    Required,
+    Off,
+}
+
+impl ReleaseMode {
+    fn parse(value: &str) -> Result<Self, InputError> {
+        match parse_toggle("release", value)? {
+            Toggle::Auto => Ok(Self::Auto),
+            Toggle::On => Ok(Self::Required),
+            Toggle::Off => Ok(Self::Off),
+        }
+    }
+
+    /// Whether a release may be made at all.
+    #[must_use]
+    pub fn wanted(self) -> bool {
+        self != Self::Off
+    }
+}
+
+impl fmt::Display for ReleaseMode {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Self::Auto => "auto",
+            Self::Required => "true",
+            Self::Off => "false",
+        })
+    }
+}
+
 /// Everything the run needs, validated.
 #[derive(Debug)]
 pub struct Settings {
@@ -229,7 +314,7 @@ pub struct Settings {
     pub print_hash: bool,
     pub attestations: bool,
     pub github_token: Option<SecretString>,
-    pub release: bool,
+    pub release: ReleaseMode,
     /// Explicit `tag` input, or the tag of `GITHUB_REF`.
     pub tag: Option<String>,
     /// Where the tag came from, for messages ("input `tag`" or `GITHUB_REF`).
@@ -288,17 +373,22 @@ impl fmt::Debug for RawInputs {
 
 impl RawInputs {
     /// The value of an input, `None` when unset or empty (empty means default).
+    /// Each spelling is tried in turn and an empty one is skipped: the runner passes every
+    /// declared input, so `INPUT_PACKAGES-DIR=''` (the canonical input, unset) must not hide
+    /// `INPUT_PACKAGES_DIR=out` (pypa's deprecated `packages_dir`, set by an old workflow).
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
+        fn non_empty(value: Option<&String>) -> Option<&str> {
+            value
+                .map(|value| value.trim())
+                .filter(|value| !value.is_empty())
+        }
         let upper = name.to_ascii_uppercase();
         let hyphen = format!("INPUT_{upper}");
         let underscore = format!("INPUT_{}", upper.replace('-', "_"));
-        self.flags
-            .get(name)
-            .or_else(|| self.env.get(&hyphen))
-            .or_else(|| self.env.get(&underscore))
-            .map(|value| value.trim())
-            .filter(|value| !value.is_empty())
+        non_empty(self.flags.get(name))
+            .or_else(|| non_empty(self.env.get(&hyphen)))
+            .or_else(|| non_empty(self.env.get(&underscore)))
     }
 
     /// The index password/token: the `password` input, or `PYPI_TOKEN` outside Actions.
@@ -565,7 +655,7 @@ impl Settings {
             print_hash: boolean("print-hash")?,
             attestations: boolean("attestations")?,
             github_token,
-            release: boolean("release")?,
+            release: ReleaseMode::parse(&text("release"))?,
             tag,
             tag_source,
             changelog,
@@ -714,6 +804,80 @@ mod tests {
             Settings::parse(&raw(&[("INPUT_PACKAGES_DIR", "out")]), dir.path()).unwrap();
         assert_eq!(hyphen.packages_dir, dir.path().join("out"));
         assert_eq!(underscore.packages_dir, dir.path().join("out"));
+    }
+
+    #[test]
+    fn deprecated_aliases_work_and_the_canonical_name_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        for folder in ["dist", "old", "new"] {
+            std::fs::create_dir(dir.path().join(folder)).unwrap();
+        }
+        let parse = |pairs: &[(&str, &str)]| Settings::parse(&raw(pairs), dir.path()).unwrap();
+        // As the runner passes them for `with: packages_dir: old`: every declared input, the
+        // unset ones (no default in action.yml) empty.
+        let alias_only = parse(&[
+            ("INPUT_PACKAGES-DIR", ""),
+            ("INPUT_PACKAGES_DIR", "old"),
+            ("INPUT_SKIP-EXISTING", ""),
+            ("INPUT_SKIP_EXISTING", "true"),
+            ("INPUT_PRINT-HASH", ""),
+            ("INPUT_PRINT_HASH", "false"),
+            ("INPUT_VERIFY-METADATA", ""),
+            ("INPUT_VERIFY_METADATA", "false"),
+            ("INPUT_REPOSITORY-URL", ""),
+            ("INPUT_REPOSITORY_URL", "https://test.pypi.org/legacy/"),
+        ]);
+        assert_eq!(alias_only.packages_dir, dir.path().join("old"));
+        assert!(alias_only.skip_existing && !alias_only.print_hash && !alias_only.verify_metadata);
+        assert_eq!(
+            alias_only.repository_url.as_str(),
+            "https://test.pypi.org/legacy/"
+        );
+        let both = parse(&[
+            ("INPUT_PACKAGES-DIR", "new"),
+            ("INPUT_PACKAGES_DIR", "old"),
+            ("INPUT_PRINT-HASH", "true"),
+            ("INPUT_PRINT_HASH", "false"),
+        ]);
+        assert_eq!(both.packages_dir, dir.path().join("new"));
+        assert!(both.print_hash);
+        // Neither given: both arrive empty and the defaults apply.
+        let neither = parse(&[
+            ("INPUT_PACKAGES-DIR", ""),
+            ("INPUT_PACKAGES_DIR", ""),
+            ("INPUT_PRINT-HASH", ""),
+            ("INPUT_PRINT_HASH", ""),
+        ]);
+        assert_eq!(neither.packages_dir, dir.path().join("dist"));
+        assert!(neither.print_hash);
+        let aliased: Vec<&str> = INPUTS.iter().filter_map(|spec| spec.alias).collect();
+        assert_eq!(
+            aliased,
+            [
+                "repository_url",
+                "packages_dir",
+                "verify_metadata",
+                "skip_existing",
+                "print_hash"
+            ]
+        );
+    }
+
+    #[test]
+    fn release_is_auto_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("dist")).unwrap();
+        let mode = |value: &str| {
+            Settings::parse(&raw(&[("INPUT_RELEASE", value)]), dir.path()).map(|s| s.release)
+        };
+        assert_eq!(mode("").unwrap(), ReleaseMode::Auto);
+        assert_eq!(mode("AUTO").unwrap(), ReleaseMode::Auto);
+        assert_eq!(mode("yes").unwrap(), ReleaseMode::Required);
+        assert_eq!(mode("0").unwrap(), ReleaseMode::Off);
+        assert_eq!(
+            mode("sometimes").unwrap_err().to_string(),
+            "input `release`: `sometimes` is not one of auto, true, false"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod index;
 pub mod inputs;
 pub mod oidc;
 pub mod progress;
+pub mod project;
 pub mod release;
 pub mod report;
 pub mod upload;
@@ -26,6 +27,7 @@ use crate::actions::{Console, Runner};
 use crate::dist::{Dist, DistKind};
 use crate::index::Lookup;
 use crate::inputs::Settings;
+use crate::project::Project;
 use crate::report::{Confirmation, FileReport, Report};
 use crate::upload::{FileStatus, Uploader};
 
@@ -40,7 +42,13 @@ pub struct Outcome {
 /// after verification, so a failed run still shows which files made it.
 pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> {
     let dists = verify_dists(&settings)?;
-    let mut report = Report::new(&settings, &dists);
+    let projects = project::group(&dists);
+    let primary = project::primary(
+        &projects,
+        settings.tag.as_deref(),
+        runner.repository.as_deref(),
+    );
+    let mut report = Report::new(&settings, &dists, &projects, primary);
     report.print_dists(&settings, &dists);
     report.prerelease = Some(settings.prerelease.resolve(release::notes::auto_prerelease(
         &report.version,
@@ -53,11 +61,11 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
         release::plan(
             &settings,
             &runner,
-            &release::Publication::planned(&report, &dists),
+            &release::Publication::new(&report, &dists),
         );
         Ok(())
     } else {
-        publish(&settings, &runner, &dists, &mut report).await
+        publish(&settings, &runner, &dists, &projects, &mut report).await
     };
     let finished = report.finish(&runner);
     match (result, finished) {
@@ -79,11 +87,23 @@ async fn publish(
     settings: &Settings,
     runner: &Runner,
     dists: &[Dist],
+    projects: &[Project],
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let client = http::client()?;
+    // What the release step will be able to do, known before anything is uploaded.
+    let gate = release::preflight(settings, runner, &client).await?;
+    let names: Vec<&str> = projects
+        .iter()
+        .map(|project| project.name.as_str())
+        .collect();
     let authenticator =
-        auth::Authenticator::select(settings, runner, &client, &report.name).await?;
+        auth::Authenticator::select(settings, runner, &client, &report.name, &names).await?;
+    if matches!(authenticator, auth::Authenticator::Static(_)) && auth::on_pypi(settings) {
+        // As pypa's action does: the summary links the pages that create a Trusted Publisher
+        // for this workflow, prefilled.
+        report.publisher_links = auth::publisher_links(settings, runner, &names);
+    }
     let uploader = Uploader {
         client: &client,
         upload_client: http::upload_client()?,
@@ -94,7 +114,7 @@ async fn publish(
         skip_existing: settings.skip_existing,
     };
 
-    let to_upload = sort_out_existing(&uploader, dists, report).await?;
+    let to_upload = sort_out_existing(&uploader, dists, projects, report).await?;
     let (attestations, attestation_status) =
         attest::attest(settings, runner, &client, &authenticator, &to_upload)
             .await
@@ -103,21 +123,21 @@ async fn publish(
             })?;
     report.attestations = attestation_status;
     upload_all(&uploader, settings, &to_upload, &attestations, report).await?;
-    report.confirmed = confirm_uploads(&uploader, dists, &report.uploaded()).await;
+    report.confirmed = confirm_uploads(&uploader, dists, projects, &report.uploaded()).await;
     let differing = report.skipped_different();
-    if !differing.is_empty() && settings.release && settings.tag.is_some() {
+    if !differing.is_empty() && gate.will_release() {
         return Err(ReleaseWithheld { files: differing }.into());
     }
 
-    let publication = release::Publication {
-        name: report.name.clone(),
-        version: report.version.clone(),
-        files: dists.iter().map(|dist| dist.path.clone()).collect(),
-        package_url: report.package_url.clone(),
-    };
-    report.release = release::publish(settings, runner, &client, &publication)
+    let publication = release::Publication::new(report, dists);
+    match release::publish(settings, runner, &client, &publication, gate)
         .await
-        .map_err(|source| ReleaseFailed { source })?;
+        .map_err(|source| ReleaseFailed { source })?
+    {
+        release::Released::Made(outcome) => report.release = Some(outcome),
+        release::Released::Skipped(reason) => report.release_skipped = Some(reason),
+        release::Released::NotWanted => {}
+    }
     Ok(())
 }
 
@@ -214,28 +234,35 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], function: impl Fn(&T) -> R + Sync
 async fn sort_out_existing<'d>(
     uploader: &Uploader<'_>,
     dists: &'d [Dist],
+    projects: &[Project],
     report: &mut Report,
 ) -> anyhow::Result<Vec<&'d Dist>> {
-    let Some(first) = dists.first() else {
-        return Ok(Vec::new());
-    };
-    let project = first.metadata.name().unwrap_or(&first.filename.name);
-    let lookup = match index::lookup(uploader.client, &uploader.check_url, project).await {
-        Ok(lookup) => lookup,
-        Err(error) => {
-            Console::notice(
-                "Index lookup unavailable",
-                &format!(
-                    "could not list the files already on the index ({error:#}); the upload answers will decide"
-                ),
-            );
-            Lookup::NotFound
-        }
-    };
+    // One simple-index page per project.
+    let mut lookups = BTreeMap::new();
+    for project in projects {
+        let lookup = match index::lookup(uploader.client, &uploader.check_url, &project.name).await
+        {
+            Ok(lookup) => lookup,
+            Err(error) => {
+                Console::notice(
+                    "Index lookup unavailable",
+                    &format!(
+                        "could not list the files of {} already on the index ({error:#}); the upload answers will decide",
+                        project.name
+                    ),
+                );
+                Lookup::NotFound
+            }
+        };
+        lookups.insert(project.normalized.clone(), lookup);
+    }
     let mut to_upload = Vec::new();
     let mut errors = Vec::new();
     for dist in dists {
-        let listed = match &lookup {
+        let lookup = lookups
+            .get(&project::project_key(dist))
+            .unwrap_or(&Lookup::NotFound);
+        let listed = match lookup {
             Lookup::Found(files) => files.sha256_of(dist.file_name()).flatten(),
             Lookup::NotFound => None,
         };
@@ -358,14 +385,29 @@ fn upload_weight(size: u64, concurrency: u32) -> u32 {
 async fn confirm_uploads(
     uploader: &Uploader<'_>,
     dists: &[Dist],
+    projects: &[Project],
     sent_names: &[String],
 ) -> Option<Confirmation> {
-    let dists: Vec<&Dist> = dists
-        .iter()
-        .filter(|dist| sent_names.iter().any(|name| name == dist.file_name()))
-        .collect();
-    let first = dists.first()?;
-    let project = first.metadata.name().unwrap_or(&first.filename.name);
+    let mut confirmations = Vec::new();
+    for project in projects {
+        let sent: Vec<&Dist> = dists
+            .iter()
+            .filter(|dist| project.owns(dist))
+            .filter(|dist| sent_names.iter().any(|name| name == dist.file_name()))
+            .collect();
+        if !sent.is_empty() {
+            confirmations.push(confirm_project(uploader, &project.name, &sent).await);
+        }
+    }
+    Confirmation::combine(confirmations)
+}
+
+/// [`confirm_uploads`] for the files of one project.
+async fn confirm_project(
+    uploader: &Uploader<'_>,
+    project: &str,
+    dists: &[&Dist],
+) -> Option<Confirmation> {
     let check_url = http::display_url(&uploader.check_url);
     let policy = http::RetryPolicy::from_env();
     let attempts = 4;
@@ -468,6 +510,9 @@ pub fn error_title(error: &anyhow::Error) -> String {
         .any(|cause| cause.is::<upload::UploadError>() || cause.is::<upload::UploadFailed>())
     {
         return "Upload failed".to_owned();
+    }
+    if error.is::<release::gate::ReleaseImpossible>() {
+        return "GitHub release impossible (nothing uploaded)".to_owned();
     }
     if error.is::<ReleaseWithheld>() {
         return "GitHub release withheld".to_owned();

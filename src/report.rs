@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::actions::{Console, Runner};
 use crate::dist::Dist;
-use crate::inputs::Settings;
+use crate::inputs::{ReleaseMode, Settings};
 use crate::release::ReleaseOutcome;
 use crate::upload::FileStatus;
 
@@ -44,24 +44,42 @@ impl FileReport {
 
 #[derive(Debug, Clone)]
 struct Row {
+    /// The project's normalised name (rows are grouped by it in the summary).
+    project: String,
     file_name: String,
     size: u64,
     sha256: String,
     state: FileReport,
 }
 
-/// The run's report, filled as it goes and written once at the end (also after a failure).
-#[derive(Debug, Default)]
-pub struct Report {
+/// One project of the run (several may share packages-dir), for the outputs and the summary.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectReport {
     pub name: String,
+    pub normalized: String,
     pub version: String,
+    pub files: Vec<String>,
     pub package_url: Option<String>,
     /// Where a file's page is: the version page on PyPI/TestPyPI, else the simple index page.
     pub file_link: Option<String>,
+}
+
+/// The run's report, filled as it goes and written once at the end (also after a failure).
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The project `name`/`version`/`package-url` speak for: the only one, or the tag's.
+    pub name: String,
+    pub version: String,
+    pub package_url: Option<String>,
+    pub projects: Vec<ProjectReport>,
     rows: Vec<Row>,
     index: BTreeMap<String, usize>,
     pub confirmed: Option<Confirmation>,
     pub release: Option<ReleaseOutcome>,
+    /// Token mode on pypi.org: the pages that create a Trusted Publisher for this workflow.
+    pub publisher_links: Vec<String>,
+    /// Why no release was made although one could have been (`release: auto`), with the fix.
+    pub release_skipped: Option<String>,
     pub attestations: Option<String>,
     /// Whether the version is a pre-release (the `prerelease` output when no release is made).
     pub prerelease: Option<bool>,
@@ -79,6 +97,34 @@ pub enum Confirmation {
     Missing(Vec<String>),
 }
 
+impl Confirmation {
+    /// The confirmations of several projects as one: files missing anywhere, else files
+    /// confirmed by name only, else every file with its sha256. `None` (the index could not
+    /// be queried, already warned about) counts only when no project was confirmed.
+    #[must_use]
+    pub fn combine(parts: Vec<Option<Self>>) -> Option<Self> {
+        let parts: Vec<Self> = parts.into_iter().flatten().collect();
+        let names = |wanted: fn(&Self) -> Option<&Vec<String>>| -> Vec<String> {
+            parts.iter().filter_map(wanted).flatten().cloned().collect()
+        };
+        let missing = names(|part| match part {
+            Self::Missing(names) => Some(names),
+            _ => None,
+        });
+        if !missing.is_empty() {
+            return Some(Self::Missing(missing));
+        }
+        let by_name = names(|part| match part {
+            Self::ByNameOnly(names) => Some(names),
+            _ => None,
+        });
+        if !by_name.is_empty() {
+            return Some(Self::ByNameOnly(by_name));
+        }
+        (!parts.is_empty()).then_some(Self::WithHashes)
+    }
+}
+
 /// The index's page for a version, for pypi.org and test.pypi.org only.
 #[must_use]
 pub fn package_url(repository_url: &url::Url, name: &str, version: &str) -> Option<String> {
@@ -94,26 +140,46 @@ pub fn package_url(repository_url: &url::Url, name: &str, version: &str) -> Opti
 }
 
 impl Report {
+    /// `primary`: the project `name` and `version` speak for (see [`crate::project::primary`]).
     #[must_use]
-    pub fn new(settings: &Settings, dists: &[Dist]) -> Self {
-        let first = dists.first();
-        let name = first
-            .and_then(|d| d.metadata.name())
-            .unwrap_or_default()
-            .to_owned();
-        let version = first
-            .and_then(|d| d.metadata.version())
-            .unwrap_or_default()
-            .to_owned();
-        let package_url = package_url(&settings.repository_url, &name, &version);
-        let file_link = package_url.clone().or_else(|| {
-            crate::index::project_url(&settings.check_url, &name)
-                .ok()
-                .map(|url| crate::http::display_url(&url))
-        });
+    pub fn new(
+        settings: &Settings,
+        dists: &[Dist],
+        projects: &[crate::project::Project],
+        primary: Option<&crate::project::Project>,
+    ) -> Self {
+        let projects: Vec<ProjectReport> = projects
+            .iter()
+            .map(|project| {
+                let package_url =
+                    package_url(&settings.repository_url, &project.name, &project.version);
+                let file_link = package_url.clone().or_else(|| {
+                    crate::index::project_url(&settings.check_url, &project.name)
+                        .ok()
+                        .map(|url| crate::http::display_url(&url))
+                });
+                ProjectReport {
+                    name: project.name.clone(),
+                    normalized: project.normalized.clone(),
+                    version: project.version.clone(),
+                    files: project.files.clone(),
+                    package_url,
+                    file_link,
+                }
+            })
+            .collect();
+        let main = primary
+            .and_then(|primary| {
+                projects
+                    .iter()
+                    .find(|project| project.normalized == primary.normalized)
+            })
+            .cloned()
+            .unwrap_or_default();
         let rows: Vec<Row> = dists
             .iter()
             .map(|dist| Row {
+                project: crate::project::project_key(dist),
                 file_name: dist.file_name().to_owned(),
                 size: dist.size,
                 sha256: dist.digests.sha256.clone(),
@@ -126,10 +192,10 @@ impl Report {
             .map(|(position, row)| (row.file_name.clone(), position))
             .collect();
         Self {
-            name,
-            version,
-            package_url,
-            file_link,
+            name: main.name,
+            version: main.version,
+            package_url: main.package_url,
+            projects,
             rows,
             index,
             dry_run: settings.dry_run,
@@ -193,10 +259,20 @@ impl Report {
 
     /// The dists and their digests, one group per file.
     pub fn print_dists(&self, settings: &Settings, dists: &[Dist]) {
+        let what = match self.projects.as_slice() {
+            [one] => format!("{} {}", one.name, one.version),
+            several => format!(
+                "{} projects ({})",
+                several.len(),
+                several
+                    .iter()
+                    .map(|project| format!("{} {}", project.name, project.version))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         Console::line(&format!(
-            "{} {}: {} dist(s) verified in {}",
-            self.name,
-            self.version,
+            "{what}: {} dist(s) verified in {}",
             dists.len(),
             settings.packages_dir.display()
         ));
@@ -243,13 +319,23 @@ impl Report {
             ));
         }
         match (&settings.tag, settings.release) {
-            (_, false) => Console::line("release     off (release: false)"),
-            (None, true) => Console::line(
-                "release     skipped: the run is not for a tag (set `tag` or push a tag)",
+            (_, ReleaseMode::Off) => Console::line("release     off (release: false)"),
+            (None, ReleaseMode::Auto) => {
+                Console::line("release     none: the run is not for a tag (release: auto)");
+            }
+            (None, ReleaseMode::Required) => Console::line(
+                "release     required, but the run is not for a tag: a real run fails before uploading (push a tag or set `tag`)",
             ),
-            (Some(tag), true) => Console::line(&format!(
-                "release     GitHub release for tag {tag} (prerelease: {}, draft: {}, assets: {})",
-                settings.prerelease, settings.draft, settings.release_assets
+            (Some(tag), mode) => Console::line(&format!(
+                "release     GitHub release for tag {tag} (release: {mode}; prerelease: {}, draft: {}, assets: {}){}",
+                settings.prerelease,
+                settings.draft,
+                settings.release_assets,
+                if mode == ReleaseMode::Auto {
+                    "; made only if the token may write contents"
+                } else {
+                    ""
+                }
             )),
         }
         Console::end_group();
@@ -266,6 +352,7 @@ impl Report {
             ("uploaded", json(self.uploaded())),
             ("skipped", json(self.skipped())),
             ("package-url", self.package_url.clone().unwrap_or_default()),
+            ("projects", self.projects_json()),
             (
                 "release-url",
                 release.map(|r| r.url.clone()).unwrap_or_default(),
@@ -287,18 +374,34 @@ impl Report {
         runner.append_summary(&self.summary_markdown())
     }
 
-    /// The step summary: the dists table, the confirmation, the release link.
+    /// The `projects` output: one object per project.
     #[must_use]
-    pub fn summary_markdown(&self) -> String {
-        let mut text = format!(
-            "## {} {}{}\n\n",
-            escape(&self.name),
-            escape(&self.version),
-            if self.dry_run { " (dry run)" } else { "" }
-        );
-        text.push_str("| File | Size | SHA-256 | Status | Link |\n|---|---:|---|---|---|\n");
-        for row in &self.rows {
-            let link = self
+    pub fn projects_json(&self) -> String {
+        let projects: Vec<serde_json::Value> = self
+            .projects
+            .iter()
+            .map(|project| {
+                serde_json::json!({
+                    "name": project.name,
+                    "version": project.version,
+                    "files": project.files,
+                    "package-url": project.package_url,
+                })
+            })
+            .collect();
+        serde_json::Value::Array(projects).to_string()
+    }
+
+    /// The dists table of one project.
+    fn table(&self, project: &ProjectReport) -> String {
+        let mut text =
+            "| File | Size | SHA-256 | Status | Link |\n|---|---:|---|---|---|\n".to_owned();
+        for row in self
+            .rows
+            .iter()
+            .filter(|row| row.project == project.normalized)
+        {
+            let link = project
                 .file_link
                 .as_ref()
                 .map(|url| format!("[index]({url})"))
@@ -312,6 +415,33 @@ impl Report {
                 link
             ));
         }
+        text
+    }
+
+    /// The step summary: the dists table (one per project), the confirmation, the release.
+    #[must_use]
+    pub fn summary_markdown(&self) -> String {
+        let dry_run = if self.dry_run { " (dry run)" } else { "" };
+        let mut text = match self.projects.as_slice() {
+            [one] => format!(
+                "## {} {}{dry_run}\n\n{}",
+                escape(&one.name),
+                escape(&one.version),
+                self.table(one)
+            ),
+            several => {
+                let mut text = format!("## {} projects{dry_run}\n", several.len());
+                for project in several {
+                    text.push_str(&format!(
+                        "\n### {} {}\n\n{}",
+                        escape(&project.name),
+                        escape(&project.version),
+                        self.table(project)
+                    ));
+                }
+                text
+            }
+        };
         for row in &self.rows {
             if let FileReport::Failed { problem } = &row.state {
                 text.push_str(&format!(
@@ -337,6 +467,31 @@ impl Report {
         }
         if let Some(attestations) = &self.attestations {
             text.push_str(&format!("\nAttestations: {}\n", escape(attestations)));
+        }
+        if !self.publisher_links.is_empty() {
+            text.push_str(
+                "\n**Publish without a stored token**: a Trusted Publisher for this workflow can be created at (logged in as an owner of the project):\n\n",
+            );
+            for link in &self.publisher_links {
+                text.push_str(&format!("- <{link}>\n"));
+            }
+        }
+        if let Some(skipped) = &self.release_skipped {
+            // The permissions YAML of the reason as a code block, the rest as text.
+            let yaml = crate::release::gate::PERMISSIONS_YAML;
+            let rendered = match skipped.split_once(yaml) {
+                Some((before, after)) => format!(
+                    "{}\n\n```yaml\n{}\n```\n\n{}",
+                    escape(before.trim()),
+                    yaml.lines()
+                        .map(|line| line.strip_prefix("  ").unwrap_or(line))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    escape(after.trim())
+                ),
+                None => escape(skipped),
+            };
+            text.push_str(&format!("\n**No GitHub release**: {rendered}\n"));
         }
         if let Some(release) = &self.release {
             text.push_str(&format!(
@@ -367,5 +522,60 @@ pub fn human_size(bytes: u64) -> String {
         format!("{:.1} KiB", value / 1024.0)
     } else {
         format!("{:.1} MiB", value / 1024.0 / 1024.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Confirmation, ProjectReport, Report};
+
+    #[test]
+    fn the_summary_links_the_trusted_publisher_pages_in_token_mode() {
+        let report = Report {
+            projects: vec![ProjectReport {
+                name: "demo".to_owned(),
+                normalized: "demo".to_owned(),
+                version: "1.0".to_owned(),
+                ..ProjectReport::default()
+            }],
+            publisher_links: vec![
+                "https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=o&repository=r&workflow_filename=w.yml".to_owned(),
+            ],
+            ..Report::default()
+        };
+        let summary = report.summary_markdown();
+        assert!(summary.starts_with("## demo 1.0\n"), "{summary}");
+        assert!(
+            summary.contains("**Publish without a stored token**")
+                && summary.contains("- <https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=o&repository=r&workflow_filename=w.yml>\n"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn confirmations_of_several_projects_combine_to_the_worst() {
+        let names = |list: &[&str]| list.iter().map(|name| (*name).to_owned()).collect();
+        assert_eq!(
+            Confirmation::combine(vec![
+                Some(Confirmation::WithHashes),
+                Some(Confirmation::ByNameOnly(names(&["b.whl"]))),
+                Some(Confirmation::Missing(names(&["c.whl"]))),
+                Some(Confirmation::Missing(names(&["d.tar.gz"]))),
+            ]),
+            Some(Confirmation::Missing(names(&["c.whl", "d.tar.gz"])))
+        );
+        assert_eq!(
+            Confirmation::combine(vec![
+                None,
+                Some(Confirmation::WithHashes),
+                Some(Confirmation::ByNameOnly(names(&["b.whl"]))),
+            ]),
+            Some(Confirmation::ByNameOnly(names(&["b.whl"])))
+        );
+        assert_eq!(
+            Confirmation::combine(vec![None, Some(Confirmation::WithHashes)]),
+            Some(Confirmation::WithHashes)
+        );
+        assert_eq!(Confirmation::combine(vec![None, None]), None);
     }
 }

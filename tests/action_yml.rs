@@ -15,7 +15,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use pypi_oidc_publish::inputs::{INPUTS, InputKind, OUTPUTS};
+use pypi_oidc_publish::inputs::{INPUTS, InputKind, InputSpec, OUTPUTS, deprecation_message};
 use serde::Deserialize;
 use support::{Workspace, repo_root};
 
@@ -40,10 +40,12 @@ struct Branding {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct Input {
     description: String,
     required: bool,
-    default: String,
+    default: Option<String>,
+    deprecation_message: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,7 +76,6 @@ fn every_input_of_the_binary_is_in_action_yml_with_the_same_default_and_descript
                 spec.name
             )
         });
-        assert_eq!(input.default, spec.default, "default of `{}`", spec.name);
         assert_eq!(
             input.description, spec.description,
             "description of `{}`",
@@ -85,16 +86,57 @@ fn every_input_of_the_binary_is_in_action_yml_with_the_same_default_and_descript
             "`{}`: every input has a default, none is required",
             spec.name
         );
+        assert!(input.deprecation_message.is_none(), "`{}`", spec.name);
+        let Some(alias) = spec.alias else {
+            assert_eq!(
+                input.default.as_deref(),
+                Some(spec.default),
+                "default of `{}`",
+                spec.name
+            );
+            continue;
+        };
+        // The runner passes every declared input with its default: a default on either
+        // spelling would hide the other, so the binary applies it (and the description says it).
+        assert_eq!(
+            input.default, None,
+            "`{}` has the deprecated alias `{alias}`: its default lives in the binary",
+            spec.name
+        );
+        assert!(
+            spec.description
+                .ends_with(&format!("Default: `{}`.", spec.default)),
+            "the description of `{}` must name its default",
+            spec.name
+        );
+        let declared = action
+            .inputs
+            .get(alias)
+            .unwrap_or_else(|| panic!("`{alias}` (pypa's spelling of `{}`) is missing", spec.name));
+        assert_eq!(declared.default, None, "`{alias}` must have no default");
+        assert!(!declared.required);
+        assert_eq!(
+            declared.deprecation_message.as_deref(),
+            Some(deprecation_message(spec.name).as_str()),
+            "`{alias}`: the deprecation message pypa gives it"
+        );
+        assert!(declared.description.starts_with("[DEPRECATED] "), "{alias}");
     }
+}
+
+/// The spec an action.yml input name belongs to (an alias belongs to its canonical input).
+fn spec_of(name: &str) -> Option<&'static InputSpec> {
+    INPUTS
+        .iter()
+        .find(|spec| spec.name == name || spec.alias == Some(name))
 }
 
 #[test]
 fn every_input_in_action_yml_is_read_by_the_binary() {
-    let known: BTreeSet<&str> = INPUTS.iter().map(|spec| spec.name).collect();
     let extra: Vec<String> = action()
         .inputs
         .into_keys()
-        .filter(|name| !known.contains(name.as_str()))
+        .filter(|name| spec_of(name).is_none())
         .collect();
     assert!(
         extra.is_empty(),
@@ -172,9 +214,12 @@ fn the_binary_reads_every_input_under_its_action_yml_name() {
         if unrefusable.contains(&name.as_str()) {
             continue;
         }
+        // A deprecated alias is refused under its canonical name.
+        let canonical = spec_of(name).map_or(name.as_str(), |spec| spec.name);
         let value = refused
-            .get(name.as_str())
+            .get(canonical)
             .unwrap_or_else(|| panic!("add a refused value for the new input `{name}`"));
+        // The variable the runner sets: upper case, hyphens kept.
         let variable = format!("INPUT_{}", name.to_ascii_uppercase());
         let run = workspace.run(&[(variable.as_str(), value), ("INPUT_DRY-RUN", "true")]);
         if name == "dry-run" {
@@ -186,8 +231,8 @@ fn the_binary_reads_every_input_under_its_action_yml_name() {
         }
         assert_eq!(run.code, Some(2), "`{name}={value}` must be refused");
         assert!(
-            run.stdout.contains(&format!("input `{name}`")),
-            "the error must name `{name}`:\n{}",
+            run.stdout.contains(&format!("input `{canonical}`")),
+            "the error must name `{canonical}`:\n{}",
             run.stdout
         );
     }
@@ -259,15 +304,20 @@ fn readme_inputs_table_agrees_with_action_yml() {
         }
     }
     let action = action();
-    let names: BTreeSet<&String> = action.inputs.keys().collect();
+    let names: BTreeSet<&String> = action
+        .inputs
+        .keys()
+        .filter(|name| spec_of(name).is_some_and(|spec| spec.name == name.as_str()))
+        .collect();
     assert_eq!(
         rows.keys().collect::<BTreeSet<_>>(),
         names,
-        "README inputs table vs action.yml"
+        "README inputs table vs action.yml (deprecated aliases are listed below the table)"
     );
-    for (name, input) in &action.inputs {
+    for name in names {
+        let spec = spec_of(name).unwrap();
         let cell = &rows[name];
-        if input.default.is_empty() {
+        if spec.default.is_empty() {
             assert!(
                 !cell.starts_with('`'),
                 "`{name}` has no literal default; README says {cell}"
@@ -275,8 +325,14 @@ fn readme_inputs_table_agrees_with_action_yml() {
         } else {
             assert_eq!(
                 cell,
-                &format!("`{}`", input.default),
+                &format!("`{}`", spec.default),
                 "README default of `{name}`"
+            );
+        }
+        if let Some(alias) = spec.alias {
+            assert!(
+                section.contains(&format!("`{alias}`")),
+                "README's Inputs section does not mention the deprecated `{alias}`"
             );
         }
     }

@@ -186,13 +186,24 @@ impl FileCommands {
 /// container, every input with its action.yml default unless the step sets it). Secrets go to
 /// podman by name only (`--env NAME`), so they never show in `ps`.
 fn action_env(server: &PypiServer) -> Vec<(String, String)> {
+    // An input with a deprecated alias has no default in action.yml (the binary applies it),
+    // so the runner passes it, and its alias, empty.
     let mut env: BTreeMap<String, String> = INPUTS
         .iter()
-        .map(|spec| {
-            (
-                format!("INPUT_{}", spec.name.to_ascii_uppercase()),
-                spec.default.to_owned(),
-            )
+        .flat_map(|spec| {
+            let default = if spec.alias.is_some() {
+                ""
+            } else {
+                spec.default
+            };
+            std::iter::once(spec.name)
+                .chain(spec.alias)
+                .map(move |name| {
+                    (
+                        format!("INPUT_{}", name.to_ascii_uppercase()),
+                        default.to_owned(),
+                    )
+                })
         })
         .collect();
     let step = [

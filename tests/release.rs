@@ -580,28 +580,131 @@ fn without_digests_an_existing_asset_is_compared_by_downloading_it() {
     setup.assert_shapes();
 }
 
+/// `release: auto` (the default) with the token of a job that has only `id-token: write`:
+/// the dists are published, a notice and the step summary say how to get the release or
+/// silence the notice, and nothing is written on GitHub.
 #[test]
-fn a_token_without_contents_write_is_explained() {
+fn auto_publishes_and_explains_when_the_token_may_not_write_contents() {
     let setup = Setup::new();
-    setup.github.with_state(|state| state.deny = true);
-    let run = setup.run(&[]);
-    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    let read_only = setup.github.read_only_token();
+    let run = setup.run(&[("INPUT_GITHUB-TOKEN", &read_only)]);
+    ok(&run);
+    run.assert_no_secrets(&[&read_only]);
+    assert_eq!(setup.server.stored().len(), 2, "the dists are published");
+    let notice = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("::notice title=No GitHub release::"))
+        .unwrap_or_else(|| panic!("no notice:\n{}", run.stdout));
+    for needed in [
+        "no GitHub release was made for v0.3.0",
+        "contents: write   # the GitHub release",
+        "`release: false`",
+    ] {
+        assert!(notice.contains(needed), "{needed}: {notice}");
+    }
     assert!(
-        run.stdout.contains("permissions: contents: write"),
+        run.summary
+            .contains("**No GitHub release**: the dists are published")
+            && run
+                .summary
+                .contains("```yaml\npermissions:\n  contents: write")
+            && run.summary.contains("`release: false`"),
         "{}",
+        run.summary
+    );
+    // Known before the upload (the probe), so nothing was even tried.
+    assert!(
+        run.stdout.find("No GitHub release").unwrap()
+            > run
+                .stdout
+                .find("oidc_publish_demo-0.3.0.tar.gz: uploaded")
+                .unwrap(),
+        "the notice comes after the uploads:\n{}",
         run.stdout
     );
+    let calls: Vec<String> = setup
+        .github
+        .exchanges()
+        .iter()
+        .map(|e| format!("{} {} {}", e.status, e.method, e.path))
+        .collect();
+    assert_eq!(
+        calls,
+        ["403 POST /repos/octo-org/demo/releases/generate-notes"],
+        "one probe that creates nothing, refused"
+    );
+    assert!(setup.github.with_state(|state| state.releases.is_empty()));
+    assert_eq!(run.output("release-url").as_deref(), Some(""));
+    setup.assert_shapes();
+}
+
+/// When the probe cannot tell (GitHub failed it), the 403 of the create itself is the same
+/// notice under `auto`.
+#[test]
+fn auto_turns_a_403_on_create_into_the_notice_too() {
+    let setup = Setup::new();
+    setup
+        .github
+        .with_state(|state| state.generate_notes_status = Some(404));
+    let read_only = setup.github.read_only_token();
+    let run = setup.run(&[("INPUT_GITHUB-TOKEN", &read_only)]);
+    ok(&run);
     assert!(
-        run.stdout
-            .contains("contents: write   # create the GitHub release"),
+        run.stdout.contains("::notice title=No GitHub release::"),
         "{}",
         run.stdout
     );
     assert_eq!(
-        setup.server.stored().len(),
-        2,
-        "the dists are published first"
+        setup.calls("repos/create-release"),
+        1,
+        "the create was refused"
     );
+    assert!(setup.github.with_state(|state| state.releases.is_empty()));
+    assert_eq!(setup.server.stored().len(), 2);
+}
+
+/// `release: true` requires the release: without the permission the run stops before the
+/// first upload, saying how to grant it.
+#[test]
+fn release_true_without_contents_write_fails_before_uploading() {
+    let setup = Setup::new();
+    let read_only = setup.github.read_only_token();
+    let run = setup.run(&[
+        ("INPUT_GITHUB-TOKEN", &read_only),
+        ("INPUT_RELEASE", "true"),
+    ]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("the token lacks `contents: write`")
+            && run
+                .stdout
+                .contains("contents: write   # the GitHub release")
+            && run.stdout.contains("nothing was uploaded"),
+        "{}",
+        run.stdout
+    );
+    assert!(setup.server.stored().is_empty(), "nothing may be uploaded");
+    // A token denied everything (reads too) is refused the same way.
+    let denied = Setup::new();
+    denied.github.with_state(|state| state.deny = true);
+    let run = denied.run(&[("INPUT_RELEASE", "true")]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(denied.server.stored().is_empty());
+}
+
+#[test]
+fn release_true_on_a_run_not_for_a_tag_fails_before_uploading() {
+    let setup = Setup::new();
+    let run = setup.run(&[("GITHUB_REF", "refs/heads/main"), ("INPUT_RELEASE", "true")]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("the run is not for a tag") && run.stdout.contains("release: auto"),
+        "{}",
+        run.stdout
+    );
+    assert!(setup.server.stored().is_empty());
+    assert!(setup.github.exchanges().is_empty());
 }
 
 #[test]
@@ -883,4 +986,106 @@ fn measured_run(setup: &Setup, release: &str) -> (u64, String) {
         .and_then(|value| value.trim().parse().ok())
         .unwrap();
     (peak_kb, stdout)
+}
+
+/// Another job of the same run is uploading the same dist to the same release (its asset is
+/// unfinished, holding the name): the upload's 422 is waited out, the finished asset compared
+/// and kept, never deleted from under the other job.
+#[test]
+fn an_asset_another_job_is_uploading_is_awaited_not_deleted() {
+    let setup = Setup::new();
+    setup.github.with_state(|state| {
+        state.peer_uploads = 1;
+        // Within the few backoff steps a run waits (20 ms base in tests, 500 ms in production).
+        state.peer_upload_takes = std::time::Duration::from_millis(100);
+    });
+    let run = setup.run(&[]);
+    ok(&run);
+    assert!(
+        run.stdout.contains("another job attached the same file"),
+        "{}",
+        run.stdout
+    );
+    let release = only_release(&setup, TAG);
+    assert!(!release.draft);
+    assert_eq!(asset_digests(&release), expected_assets(&setup));
+    assert_eq!(setup.calls("repos/delete-release-asset"), 0);
+    setup.assert_shapes();
+}
+
+/// On a tag push two jobs of one run (the guide's `PyPI` and `TestPyPI` jobs, given
+/// `contents: write`) make the release of the same tag at the same time. Whoever creates or
+/// publishes first wins and the other joins: one published release, no draft left behind,
+/// every dist attached once, both jobs green with the same release id. Repeated with fresh
+/// state to meet different interleavings.
+#[test]
+fn two_jobs_releasing_one_tag_at_once_leave_one_release() {
+    for round in 0..4 {
+        let github = GitHubFake::start();
+        let jobs: Vec<(PypiServer, Workspace)> = (0..2)
+            .map(|_| {
+                let workspace = Workspace::new().with_sample_dists();
+                std::fs::copy(
+                    repo_root().join("examples/sample-project/CHANGELOG.md"),
+                    workspace.path().join("CHANGELOG.md"),
+                )
+                .unwrap();
+                (PypiServer::start(), workspace)
+            })
+            .collect();
+        let api = github.api_url();
+        let token = github.token();
+        let runs: Vec<RunOutput> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|(server, workspace)| {
+                    let (api, token) = (&api, &token);
+                    scope.spawn(move || {
+                        let upload = server.upload_url();
+                        workspace.run(&[
+                            ("INPUT_REPOSITORY-URL", &upload),
+                            ("INPUT_PASSWORD", &server.token),
+                            ("GITHUB_API_URL", api),
+                            ("INPUT_GITHUB-TOKEN", token),
+                            ("GITHUB_REF", "refs/tags/v0.3.0"),
+                            ("GITHUB_SERVER_URL", "https://github.com"),
+                        ])
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for run in &runs {
+            assert_eq!(
+                run.code,
+                Some(0),
+                "round {round}: {}\n{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+        let releases = github.with_state(|state| state.releases_with_tag(TAG));
+        assert_eq!(releases.len(), 1, "round {round}: {releases:#?}");
+        let release = &releases[0];
+        assert!(!release.draft, "round {round}");
+        let mut names: Vec<(String, String)> = release
+            .assets
+            .iter()
+            .map(|a| (a.name.clone(), a.state.clone()))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                (WHEEL.to_owned(), "uploaded".to_owned()),
+                (SDIST.to_owned(), "uploaded".to_owned())
+            ],
+            "round {round}"
+        );
+        for run in &runs {
+            assert_eq!(run.output("release-id"), Some(release.id.to_string()));
+        }
+        let (problems, _) = openapi::check(&github.exchanges());
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 }

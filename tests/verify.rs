@@ -359,3 +359,35 @@ proptest! {
         prop_assert_eq!(tagged, Some(expected));
     }
 }
+
+#[test]
+fn pypi_refuses_a_description_that_does_not_render_even_without_verify_metadata() {
+    for extra in [&[][..], &[("INPUT_VERIFY-METADATA", "false")][..]] {
+        let workspace = Workspace::new();
+        copy_dir(
+            &fixture("description-sphinx-role"),
+            &workspace.path().join("dist"),
+        );
+        // Default repository-url: upload.pypi.org; a dry run stops before any network use.
+        let mut env = vec![("INPUT_DRY-RUN", "true")];
+        env.extend_from_slice(extra);
+        let run = workspace.run(&env);
+        assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+        insta::assert_snapshot!("description_sphinx_role_on_pypi", error_text(&run));
+    }
+    // The same description to another index (the recorder): a warning, never contacted by
+    // verification, and the upload is attempted.
+    let (run, _) = publish("description-sphinx-role", &[]);
+    let warned = warnings(&run);
+    assert!(
+        warned.iter().any(|w| w.contains("PyPI would refuse this")),
+        "{warned:?}\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_description_that_renders_passes() {
+    let run = assert_passes("valid-description-rst", &[]);
+    assert!(warnings(&run).is_empty(), "{}", run.stdout);
+}

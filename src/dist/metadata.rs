@@ -26,11 +26,16 @@ impl CoreMetadata {
             }
             if content.starts_with([' ', '\t']) {
                 // A continuation line (folded header; Description in metadata 1.x).
-                let Some((_, value)) = fields.last_mut() else {
+                let Some((name, value)) = fields.last_mut() else {
                     return Err("the first line is indented; core metadata must start with `Metadata-Version: ...`".to_owned());
                 };
                 value.push('\n');
-                value.push_str(unfold(content));
+                if name.eq_ignore_ascii_case("Description") {
+                    // Kept as written; unfolded as a whole below (the prefix is per writer).
+                    value.push_str(content);
+                } else {
+                    value.push_str(unfold(content));
+                }
                 continue;
             }
             let Some((key, value)) = content.split_once(':') else {
@@ -49,6 +54,11 @@ impl CoreMetadata {
         }
         if fields.is_empty() {
             return Err("the metadata file is empty".to_owned());
+        }
+        for (name, value) in &mut fields {
+            if name.eq_ignore_ascii_case("Description") {
+                *value = unfold_description(value);
+            }
         }
         let body = body_start
             .map(|start| text[start..].to_owned())
@@ -95,7 +105,64 @@ impl CoreMetadata {
     }
 }
 
-/// Metadata 1.x folds Description continuation lines as 8 spaces and a `|`.
+/// A folded `Description:` header back to the text its writer folded. distutils' and
+/// setuptools' `rfc822_escape` put 8 spaces after every newline; distlib (metadata 1.2) and the
+/// core metadata spec put 7 spaces and a `|` (the spec's example shows 8 and a `|`). Exactly that
+/// prefix is removed, as pkginfo (twine before 6) did, so indentation inside the description
+/// (literal blocks, block quotes) survives. A header folded some other way loses the
+/// indentation its lines share, as setuptools' own reader does.
+#[must_use]
+pub fn unfold_description(value: &str) -> String {
+    let mut lines = value.split('\n');
+    let first = lines.next().unwrap_or_default();
+    let rest: Vec<&str> = lines.collect();
+    let all = |prefix: &str| !rest.is_empty() && rest.iter().all(|line| line.starts_with(prefix));
+    let eight = "        ";
+    let unfolded: Vec<&str> = if all("       |") {
+        rest.iter().map(|line| &line[8..]).collect()
+    } else if all("        |") {
+        rest.iter().map(|line| &line[9..]).collect()
+    } else if rest
+        .iter()
+        .all(|line| line.starts_with(eight) || line.trim().is_empty())
+    {
+        rest.iter()
+            .map(|line| line.strip_prefix(eight).unwrap_or(""))
+            .collect()
+    } else {
+        let common = rest
+            .iter()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| &line[..line.len() - line.trim_start_matches([' ', '\t']).len()])
+            .reduce(|shared, indent| {
+                let same = shared
+                    .bytes()
+                    .zip(indent.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                &shared[..same]
+            })
+            .unwrap_or_default();
+        rest.iter()
+            .map(|line| {
+                if line.trim().is_empty() {
+                    ""
+                } else {
+                    line.strip_prefix(common).unwrap_or(line)
+                }
+            })
+            .collect()
+    };
+    let mut text = String::with_capacity(value.len());
+    text.push_str(first);
+    for line in unfolded {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text
+}
+
+/// Continuation lines of other folded headers lose their indentation (and a `|` prefix).
 fn unfold(line: &str) -> &str {
     let trimmed = line.trim_start_matches([' ', '\t']);
     if let Some(rest) = trimmed.strip_prefix('|') {
@@ -142,6 +209,57 @@ mod tests {
         let text = "Metadata-Version: 1.1\nName: old\nVersion: 0.1\nDescription: first\n        |second\n        |\n";
         let metadata = CoreMetadata::parse(text).unwrap();
         assert_eq!(metadata.get("Description"), Some("first\nsecond\n"));
+    }
+
+    fn description_of(text: &str) -> String {
+        CoreMetadata::parse(text)
+            .unwrap()
+            .description()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn distutils_folding_keeps_indentation_blank_lines_and_tabs() {
+        // rfc822_escape of "Demo\n====\n\nExample::\n\n    code\n\n\tTabbed\n| line block\n"
+        let text = "Metadata-Version: 1.1\nName: old\nVersion: 0.1\nDescription: Demo\n        ====\n        \n        Example::\n        \n            code\n        \n        \tTabbed\n        | line block\n        \nPlatform: UNKNOWN\n";
+        assert_eq!(
+            description_of(text),
+            "Demo\n====\n\nExample::\n\n    code\n\n\tTabbed\n| line block\n"
+        );
+    }
+
+    #[test]
+    fn distutils_folding_of_an_indented_docstring_is_not_dedented() {
+        // long_description = __doc__ (pygments 2.1.3): the indentation is the author's.
+        let text = "Metadata-Version: 1.1\nName: old\nVersion: 0.1\nDescription: Title\n            ~~~~~\n        \n            Text.\n";
+        assert_eq!(description_of(text), "Title\n    ~~~~~\n\n    Text.");
+    }
+
+    #[test]
+    fn pipe_folding_of_the_spec_and_distlib() {
+        // distlib (metadata 1.2) and the spec's text: 7 spaces and `|`.
+        let text = "Metadata-Version: 1.2\nName: old\nVersion: 0.1\nDescription: This project\n       |For example::\n       |\n       |    >>> sum(1, 2)\n       |\nKeywords: a\n";
+        assert_eq!(
+            description_of(text),
+            "This project\nFor example::\n\n    >>> sum(1, 2)\n"
+        );
+    }
+
+    #[test]
+    fn other_folding_loses_only_the_shared_indentation() {
+        let text = "Metadata-Version: 1.0\nName: old\nVersion: 0.1\nDescription: Title\n\t=====\n   \n\tText::\n\n";
+        assert_eq!(description_of(text), "Title\n=====\n\nText::");
+        let text =
+            "Metadata-Version: 1.0\nName: old\nVersion: 0.1\nDescription: Title\n    =====\n\n";
+        assert_eq!(description_of(text), "Title\n=====");
+    }
+
+    #[test]
+    fn a_body_description_is_sent_as_written() {
+        let text =
+            "Metadata-Version: 2.1\nName: new\nVersion: 0.1\n\n        indented\n       |piped\n";
+        assert_eq!(description_of(text), "        indented\n       |piped\n");
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! DESIGN §3 live in [`verify`].
 
 pub mod archive;
+pub mod description;
 pub mod filename;
 pub mod metadata;
 pub mod record;
+pub mod rst;
 pub mod rules;
 pub mod sdist;
 pub mod verify;

@@ -81,17 +81,63 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
             }
         }
     }
+    check_descriptions(settings, to_pypi, dists, &mut report);
+    // The per-release rules hold per project (several projects may share packages-dir).
+    report.errors.extend(crate::project::check_releases(dists));
     let set = check_set(dists);
     report.errors.extend(set.errors);
     report.warnings.extend(set.warnings);
     if settings.check_version {
         if let Some(tag) = &settings.tag {
-            report
-                .errors
-                .extend(check_version(tag, settings.tag_source, dists));
+            report.errors.extend(crate::project::check_version(
+                tag,
+                settings.tag_source,
+                dists,
+            ));
         }
     }
     report
+}
+
+/// `PyPI` renders a description without `Description-Content-Type` (or `text/x-rst`) as
+/// reStructuredText and refuses the upload when that fails. A certain failure stops the run
+/// when the repository is `PyPI` or `TestPyPI`, even with `verify-metadata: false`: `PyPI` would
+/// refuse the file whatever we skip, and dists whose descriptions differ could otherwise leave
+/// the release half-published. Doubtful descriptions get a warning; other indexes do not render
+/// descriptions, so there a certain failure is only a warning. One message per distinct
+/// description, naming every dist that carries it.
+fn check_descriptions(settings: &Settings, to_pypi: bool, dists: &[Dist], report: &mut Report) {
+    if !to_pypi && !settings.verify_metadata {
+        return;
+    }
+    let mut verdicts: Vec<(super::description::Verdict, Vec<&str>)> = Vec::new();
+    for dist in dists {
+        let verdict = super::description::check(&dist.metadata);
+        if verdict == super::description::Verdict::Renders {
+            continue;
+        }
+        match verdicts.iter_mut().find(|(known, _)| *known == verdict) {
+            Some((_, files)) => files.push(dist.file_name()),
+            None => verdicts.push((verdict, vec![dist.file_name()])),
+        }
+    }
+    for (verdict, files) in verdicts {
+        let files = files.join(", ");
+        match verdict {
+            super::description::Verdict::Refused(message) if to_pypi => {
+                report.errors.push(format!("{files}: {message}"));
+            }
+            super::description::Verdict::Refused(message) => {
+                report
+                    .warnings
+                    .push(format!("{files}: PyPI would refuse this: {message}"));
+            }
+            super::description::Verdict::Doubtful(message) if settings.verify_metadata => {
+                report.warnings.push(format!("{files}: {message}"));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Name and version in the metadata equal the file name's (always checked: the upload form
@@ -156,60 +202,19 @@ fn is_direct_reference(requirement: &str) -> bool {
         .is_some_and(|head| head.contains('@'))
 }
 
-/// Checks across the whole set: one name and one version, at most one sdist, no file twice
-/// under two spellings.
+/// Checks across the whole set: no file twice under two spellings. (The per-release rules,
+/// one version and at most one sdist, are per project: [`crate::project::check_releases`].)
 #[must_use]
 pub fn check_set(dists: &[Dist]) -> Report {
     let mut report = Report::default();
-    let mut names: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    let mut versions: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut spellings: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for dist in dists {
-        let file = dist.file_name();
-        if let Some(name) = dist.metadata.name() {
-            names.entry(normalize_name(name)).or_default().push(file);
-        }
-        if let Some(version) = dist.metadata.version() {
-            let key =
-                Version::from_str(version).map_or_else(|_| version.to_owned(), |v| v.to_string());
-            versions.entry(key).or_default().push(file);
-        }
         if dist.kind() == DistKind::Wheel {
             spellings
                 .entry(canonical_file_name(&dist.filename))
                 .or_default()
-                .push(file);
+                .push(dist.file_name());
         }
-    }
-    let describe = |groups: &BTreeMap<String, Vec<&str>>| {
-        groups
-            .iter()
-            .map(|(key, files)| format!("{key} ({})", files.join(", ")))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    if names.len() > 1 {
-        report.errors.push(format!(
-            "the dists belong to different projects: {}; publish one project per step (packages-dir per project)",
-            describe(&names)
-        ));
-    }
-    if versions.len() > 1 {
-        report.errors.push(format!(
-            "the dists have different versions: {}; remove stale dists from packages-dir (`rm -rf dist` before the build) so one version is published",
-            describe(&versions)
-        ));
-    }
-    let sdists: Vec<&str> = dists
-        .iter()
-        .filter(|dist| dist.kind() == DistKind::Sdist)
-        .map(Dist::file_name)
-        .collect();
-    if sdists.len() > 1 {
-        report.errors.push(format!(
-            "more than one sdist ({}); an index accepts only one sdist per release. Keep the one your build made and delete the others",
-            sdists.join(", ")
-        ));
     }
     for files in spellings.values().filter(|files| files.len() > 1) {
         report.errors.push(format!(

@@ -109,6 +109,14 @@ impl ApiError {
             && error.body.contains("already_exists"))
     }
 
+    /// A 403 that is not a rate limit: the token may not do this ("Resource not accessible by
+    /// integration": a workflow token without `contents: write`).
+    #[must_use]
+    pub fn permission_denied(&self) -> bool {
+        matches!(self, Self::Status(error) if error.status == StatusCode::FORBIDDEN
+            && !is_rate_limited(error))
+    }
+
     /// Whether the request may have failed before or without effect on the server's side
     /// (connection trouble, 5xx, 429): worth a retry after checking the state.
     #[must_use]

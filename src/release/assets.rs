@@ -105,14 +105,24 @@ pub async fn sync(github: &GitHub<'_>, release: &Release, files: &[PathBuf]) -> 
         }
         match existing.iter().find(|asset| asset.name == local.name) {
             Some(asset) if asset.state != "uploaded" => {
-                github.delete_asset(asset.id).await.with_context(|| {
-                    format!("failed to delete the unfinished asset {}", asset.name)
-                })?;
-                Console::line(&format!(
-                    "release asset {}: removed an unfinished upload (state {})",
-                    asset.name, asset.state
-                ));
-                to_upload.push(local);
+                match finished(github, release, &local.name).await? {
+                    Finished::Uploaded(asset) => {
+                        let remote = remote_sha256(github, &asset, &local).await?;
+                        if remote == local.sha256 {
+                            Console::line(&format!(
+                                "release asset {}: attached by another job meanwhile, with the same sha256; kept",
+                                local.name
+                            ));
+                        } else {
+                            conflicts.push(conflict(&local, &remote));
+                        }
+                    }
+                    Finished::Gone => to_upload.push(local),
+                    Finished::Stale(asset) => {
+                        delete(github, &asset).await?;
+                        to_upload.push(local);
+                    }
+                }
             }
             Some(asset) => {
                 let remote = remote_sha256(github, asset, &local).await?;
@@ -201,29 +211,63 @@ async fn upload(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow
     }
 }
 
-/// After a failed upload: `true` when the asset is in fact there and identical; removes a
-/// half-finished one; an identical name with other content is an error.
-async fn settle(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow::Result<bool> {
-    let assets = github
-        .assets(release.id)
-        .await
-        .context("failed to list the release's assets after a failed upload")?;
-    let Some(asset) = assets.iter().find(|asset| asset.name == local.name) else {
-        return Ok(false);
-    };
-    if asset.state == "uploaded" {
-        let remote = remote_sha256(github, asset, local).await?;
-        if remote == local.sha256 {
-            Console::line(&format!(
-                "release asset {}: the upload went through after all (same sha256)",
-                local.name
-            ));
-            return Ok(true);
+/// What became of an asset that was not finished when we saw it.
+enum Finished {
+    Uploaded(Asset),
+    Gone,
+    /// Still unfinished after waiting: a failed upload's leftover.
+    Stale(Asset),
+}
+
+/// Wait (a few backoff steps) for an unfinished asset to finish: it may be another job of the
+/// same run uploading the same dist to the same release right now (two publish jobs on one
+/// tag), and deleting it would break that upload. Only one that stays unfinished is stale.
+async fn finished(github: &GitHub<'_>, release: &Release, name: &str) -> anyhow::Result<Finished> {
+    let mut attempt = 1;
+    loop {
+        let assets = github
+            .assets(release.id)
+            .await
+            .context("failed to list the release's assets")?;
+        let Some(asset) = assets.into_iter().find(|asset| asset.name == name) else {
+            return Ok(Finished::Gone);
+        };
+        if asset.state == "uploaded" {
+            return Ok(Finished::Uploaded(asset));
         }
-        anyhow::bail!("{}", conflict(local, &remote));
+        if attempt >= github.policy.attempts {
+            return Ok(Finished::Stale(asset));
+        }
+        tokio::time::sleep(github.policy.delay(attempt, None)).await;
+        attempt += 1;
     }
-    delete(github, asset).await?;
-    Ok(false)
+}
+
+/// After a failed upload: `true` when the asset is in fact there and identical (our lost
+/// answer, or another job's upload of the same file); removes a stale half one; an identical
+/// name with other content is an error.
+async fn settle(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow::Result<bool> {
+    match finished(github, release, &local.name)
+        .await
+        .context("after a failed upload")?
+    {
+        Finished::Gone => Ok(false),
+        Finished::Uploaded(asset) => {
+            let remote = remote_sha256(github, &asset, local).await?;
+            if remote == local.sha256 {
+                Console::line(&format!(
+                    "release asset {}: the upload went through after all, or another job attached the same file (same sha256)",
+                    local.name
+                ));
+                return Ok(true);
+            }
+            anyhow::bail!("{}", conflict(local, &remote));
+        }
+        Finished::Stale(asset) => {
+            delete(github, &asset).await?;
+            Ok(false)
+        }
+    }
 }
 
 async fn delete(github: &GitHub<'_>, asset: &Asset) -> Result<(), anyhow::Error> {

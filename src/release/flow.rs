@@ -17,10 +17,12 @@ pub(super) struct Releaser<'a> {
     pub runner: &'a Runner,
     pub publication: &'a Publication,
     pub plan: &'a Plan,
+    /// GitHub's generated notes from the permission probe, if it made them.
+    pub generated_notes: Option<String>,
 }
 
 impl Releaser<'_> {
-    pub async fn run(&self) -> anyhow::Result<Option<ReleaseOutcome>> {
+    pub async fn run(&self) -> anyhow::Result<ReleaseOutcome> {
         let tag = &self.plan.tag;
         let mut release = match self.find().await? {
             Some(found) => {
@@ -51,11 +53,11 @@ impl Releaser<'_> {
                 ),
             );
         }
-        Ok(Some(ReleaseOutcome {
+        Ok(ReleaseOutcome {
             url: release.html_url,
             id: release.id,
             prerelease: release.prerelease,
-        }))
+        })
     }
 
     /// Publish our draft. GitHub allows several drafts for one tag, so a parallel job may have
@@ -265,6 +267,9 @@ impl Releaser<'_> {
     }
 
     async fn generated_notes(&self) -> Option<String> {
+        if let Some(notes) = &self.generated_notes {
+            return Some(notes.clone());
+        }
         let mut request = json!({ "tag_name": self.plan.tag });
         if let Some(sha) = &self.runner.sha {
             request["target_commitish"] = json!(sha);

@@ -9,6 +9,7 @@
 pub mod api;
 mod assets;
 mod flow;
+pub mod gate;
 pub mod notes;
 
 use anyhow::Context as _;
@@ -16,32 +17,57 @@ use secrecy::SecretString;
 
 use crate::actions::{Console, Runner};
 use crate::http::RetryPolicy;
-use crate::inputs::Settings;
+use crate::inputs::{ReleaseMode, Settings};
 use api::{ApiError, GitHub};
+pub use gate::{Gate, preflight};
 use notes::{ChangelogFile, Footer, Source};
 
 /// What the publish step hands to the release step.
 #[derive(Debug, Clone)]
 pub struct Publication {
+    /// The project the release is for (the tag's, when several share packages-dir).
     pub name: String,
     pub version: String,
-    /// Every dist (uploaded or already on the index), in upload order.
+    /// Every dist of every project (uploaded or already on the index), in upload order.
     pub files: Vec<std::path::PathBuf>,
     /// The index's page for this version, when known (pypi.org / test.pypi.org).
     pub package_url: Option<String>,
+    /// Every project: (name, version, index page), for the footer.
+    pub projects: Vec<(String, String, Option<String>)>,
 }
 
 impl Publication {
-    /// The publication a run would make, for the dry run's plan.
+    /// The publication of this run's dists (also the dry run's plan).
     #[must_use]
-    pub fn planned(report: &crate::report::Report, dists: &[crate::dist::Dist]) -> Self {
+    pub fn new(report: &crate::report::Report, dists: &[crate::dist::Dist]) -> Self {
         Self {
             name: report.name.clone(),
             version: report.version.clone(),
             files: dists.iter().map(|dist| dist.path.clone()).collect(),
             package_url: report.package_url.clone(),
+            projects: report
+                .projects
+                .iter()
+                .map(|project| {
+                    (
+                        project.name.clone(),
+                        project.version.clone(),
+                        project.package_url.clone(),
+                    )
+                })
+                .collect(),
         }
     }
+}
+
+/// What the release step did.
+#[derive(Debug, Clone)]
+pub enum Released {
+    Made(ReleaseOutcome),
+    /// `release: auto` could not make it: why, and how to get one.
+    Skipped(String),
+    /// `release: false`, or `auto` on a run that is not for a tag.
+    NotWanted,
 }
 
 /// The release as it stands after this run.
@@ -71,7 +97,7 @@ fn plan_for(
     publication: &Publication,
     announce: bool,
 ) -> anyhow::Result<Option<Plan>> {
-    if !settings.release {
+    if !settings.release.wanted() {
         if announce {
             Console::line(
                 "release: off (input `release` is false); the GitHub release was skipped",
@@ -81,9 +107,8 @@ fn plan_for(
     }
     let Some(tag) = settings.tag.clone() else {
         if announce {
-            Console::notice(
-                "Release skipped",
-                "the GitHub release was skipped because the run is not for a tag: push a tag (on: push: tags) or set the input `tag`",
+            Console::line(
+                "release: none, skipped because the run is not for a tag (release: auto; push a tag, or set the input `tag`, to release)",
             );
         }
         return Ok(None);
@@ -102,13 +127,20 @@ fn plan_for(
     let make_latest = settings.make_latest.resolve(!prerelease);
     let changelog = crate::changelog::locate(&settings.workspace, settings.changelog.as_deref())
         .map(|(path, relative)| ChangelogFile { path, relative });
-    let index = match publication.package_url.as_deref() {
-        Some(url) if url.starts_with("https://test.pypi.org/") => "TestPyPI",
-        _ => "PyPI",
-    };
     let footer = Footer {
-        package_url: publication.package_url.clone(),
-        package_label: format!("{} {} on {index}", publication.name, publication.version),
+        packages: publication
+            .projects
+            .iter()
+            .filter_map(|(name, version, url)| {
+                let url = url.clone()?;
+                let index = if url.starts_with("https://test.pypi.org/") {
+                    "TestPyPI"
+                } else {
+                    "PyPI"
+                };
+                Some((format!("{name} {version} on {index}"), url))
+            })
+            .collect(),
         changelog_url: changelog.as_ref().map(|file| {
             (
                 file.relative.clone(),
@@ -197,16 +229,25 @@ pub fn plan(settings: &Settings, runner: &Runner, publication: &Publication) {
     Console::end_group();
 }
 
-/// Create or update the release. `Ok(None)` when there is nothing to release (no tag,
-/// `release: false`), with a line saying why.
+/// Create or update the release, as [`preflight`] decided. With `release: auto` a 403 from
+/// GitHub (no `contents: write`) is a notice, not a failure: the dists are published.
 pub async fn publish(
     settings: &Settings,
     runner: &Runner,
     client: &reqwest::Client,
     publication: &Publication,
-) -> anyhow::Result<Option<ReleaseOutcome>> {
+    gate: Gate,
+) -> anyhow::Result<Released> {
+    let generated_notes = match gate {
+        Gate::Skip(reason) => {
+            gate::announce_skip(&reason);
+            return Ok(Released::Skipped(reason));
+        }
+        Gate::Go { generated_notes } => generated_notes,
+        Gate::Off | Gate::NoTag => None,
+    };
     let Some(plan) = plan_for(settings, runner, publication, true)? else {
-        return Ok(None);
+        return Ok(Released::NotWanted);
     };
     let token: SecretString = settings.github_token.clone().context(
         "no GitHub token for the release: the input `github-token` defaults to `${{ github.token }}`; locally export GITHUB_TOKEN, or set `release: false`",
@@ -227,8 +268,18 @@ pub async fn publish(
         runner,
         publication,
         plan: &plan,
+        generated_notes,
     };
-    release.run().await.map_err(|error| explain(error, &plan))
+    match release.run().await {
+        Ok(outcome) => Ok(Released::Made(outcome)),
+        Err(error) if settings.release == ReleaseMode::Auto && gate::refused_permission(&error) => {
+            tracing::debug!("release refused: {error:#}");
+            let reason = gate::no_permission_notice(&plan.tag);
+            gate::announce_skip(&reason);
+            Ok(Released::Skipped(reason))
+        }
+        Err(error) => Err(explain(error, &plan)),
+    }
 }
 
 /// Add what to do to the errors users meet: permissions, immutable releases.

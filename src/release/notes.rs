@@ -54,9 +54,8 @@ pub struct ChangelogFile {
 /// Links for the footer.
 #[derive(Debug, Clone, Default)]
 pub struct Footer {
-    /// The index's page for this version (pypi.org / test.pypi.org only).
-    pub package_url: Option<String>,
-    pub package_label: String,
+    /// Each project's page for its version (pypi.org / test.pypi.org only): (label, URL).
+    pub packages: Vec<(String, String)>,
     /// The changelog at the tag: `{server}/{repo}/blob/{tag}/{path}`.
     pub changelog_url: Option<(String, String)>,
 }
@@ -65,8 +64,8 @@ impl Footer {
     #[must_use]
     pub fn markdown(&self) -> String {
         let mut lines = Vec::new();
-        if let Some(url) = &self.package_url {
-            lines.push(format!("- Package: [{}]({url})", self.package_label));
+        for (label, url) in &self.packages {
+            lines.push(format!("- Package: [{label}]({url})"));
         }
         if let Some((name, url)) = &self.changelog_url {
             lines.push(format!("- Changelog: [{name}]({url})"));
@@ -151,8 +150,10 @@ mod tests {
     #[test]
     fn footer_links_and_limit() {
         let footer = Footer {
-            package_url: Some("https://pypi.org/project/demo/1.0.0/".to_owned()),
-            package_label: "demo 1.0.0 on PyPI".to_owned(),
+            packages: vec![(
+                "demo 1.0.0 on PyPI".to_owned(),
+                "https://pypi.org/project/demo/1.0.0/".to_owned(),
+            )],
             changelog_url: Some((
                 "CHANGELOG.md".to_owned(),
                 blob_url("https://github.com/", "o/r", "v1.0.0", "CHANGELOG.md"),

@@ -72,6 +72,10 @@ pub struct FakeRelease {
 #[derive(Debug)]
 pub struct State {
     pub token: String,
+    /// A workflow token without `contents: write` (a job with `permissions: id-token: write`
+    /// only): it reads published releases, sees no drafts, and every write answers 403
+    /// "Resource not accessible by integration" (API and uploads host alike).
+    pub read_only_token: String,
     pub owner_repo: String,
     next_id: u64,
     pub releases: Vec<FakeRelease>,
@@ -112,6 +116,13 @@ pub struct State {
     /// and answer nothing for `stall_for` (a connection that died without a reset).
     pub stall_uploads: u32,
     pub stall_for: std::time::Duration,
+    /// The next N uploads meet another job of the same run uploading the same file to the
+    /// same release: its asset (`open`, our bytes) holds the name, so the upload answers
+    /// 422 `already_exists`; it finishes `peer_upload_takes` later.
+    pub peer_uploads: u32,
+    pub peer_upload_takes: std::time::Duration,
+    /// Assets that become `uploaded` at the given time (a peer's upload in flight).
+    finishing: Vec<(u64, std::time::Instant)>,
 }
 
 impl State {
@@ -161,6 +172,11 @@ impl State {
             state: state.to_owned(),
         });
         id
+    }
+
+    /// Mark an asset to become `uploaded` at `at`.
+    pub fn finish_later(&mut self, asset_id: u64, at: std::time::Instant) {
+        self.finishing.push((asset_id, at));
     }
 
     pub fn releases_with_tag(&self, tag: &str) -> Vec<FakeRelease> {
@@ -243,6 +259,7 @@ impl GitHubFake {
         let port = listener.local_addr().unwrap().port();
         let state: Shared = Arc::new(Mutex::new(State {
             token: format!("ghs_fake{:x}", rand::random::<u128>()),
+            read_only_token: format!("ghs_readonly{:x}", rand::random::<u128>()),
             owner_repo: "octo-org/demo".to_owned(),
             next_id: 1000,
             releases: Vec::new(),
@@ -264,6 +281,9 @@ impl GitHubFake {
             upload_bytes_per_second: None,
             stall_uploads: 0,
             stall_for: std::time::Duration::from_secs(10),
+            peer_uploads: 0,
+            peer_upload_takes: std::time::Duration::from_millis(300),
+            finishing: Vec::new(),
         }));
         let config = Config {
             port,
@@ -292,6 +312,11 @@ impl GitHubFake {
 
     pub fn token(&self) -> String {
         self.state.lock().unwrap().token.clone()
+    }
+
+    /// A token that may read but not write contents (see [`State::read_only_token`]).
+    pub fn read_only_token(&self) -> String {
+        self.state.lock().unwrap().read_only_token.clone()
     }
 
     pub fn with_state<R>(&self, function: impl FnOnce(&mut State) -> R) -> R {
@@ -349,6 +374,14 @@ fn not_found() -> Answer {
     )
 }
 
+/// GitHub's answer to a write by a workflow token without the permission for it.
+fn forbidden() -> Answer {
+    Answer::json(
+        403,
+        json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest/releases/releases#create-a-release", "status": "403"}),
+    )
+}
+
 fn validation_failed(resource: &str, field: &str) -> Answer {
     Answer::json(
         422,
@@ -389,6 +422,21 @@ async fn handle(shared: Shared, config: Config, request: axum::extract::Request)
             .unwrap_or_default(),
     };
     let mut state = shared.lock().unwrap();
+    let now = std::time::Instant::now();
+    let done: Vec<u64> = state
+        .finishing
+        .iter()
+        .filter(|(_, at)| *at <= now)
+        .map(|(id, _)| *id)
+        .collect();
+    state.finishing.retain(|(_, at)| *at > now);
+    for release in &mut state.releases {
+        for asset in &mut release.assets {
+            if done.contains(&asset.id) {
+                "uploaded".clone_into(&mut asset.state);
+            }
+        }
+    }
     let (operation, answer, request_json) =
         route(&mut state, &config, &method, &path, &query, &headers, &body);
     state.exchanges.push(Exchange {
@@ -501,10 +549,12 @@ fn route(
         };
         return ("storage/download", answer, None);
     }
-    let authorized = headers
+    let presented = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bearer {}", state.token));
+        .unwrap_or_default();
+    let read_only = presented == format!("Bearer {}", state.read_only_token);
+    let authorized = read_only || presented == format!("Bearer {}", state.token);
     if !authorized {
         return (
             "unauthorized",
@@ -541,14 +591,7 @@ fn route(
         return ("throttled", answer, None);
     }
     if state.deny {
-        return (
-            "denied",
-            Answer::json(
-                403,
-                json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest/releases/releases#create-a-release", "status": "403"}),
-            ),
-            None,
-        );
+        return ("denied", forbidden(), None);
     }
     let repo_prefix = format!("/repos/{}/", state.owner_repo);
     if let Some(rest) = path
@@ -557,6 +600,9 @@ fn route(
     {
         let segments: Vec<&str> = rest.split('/').collect();
         if let (Method::POST, ["releases", id, "assets"]) = (method.clone(), segments.as_slice()) {
+            if read_only {
+                return ("repos/upload-release-asset", forbidden(), None);
+            }
             let id: u64 = id.parse().unwrap_or(0);
             let answer = upload(state, config, id, query, headers, body);
             return ("repos/upload-release-asset", answer, None);
@@ -576,6 +622,20 @@ fn route(
     } else {
         serde_json::from_slice(body).ok()
     };
+    // A scripted generate-notes answer wins (to test a probe that says nothing).
+    let scripted_notes = state.generate_notes_status.is_some()
+        && matches!(segments.as_slice(), ["releases", "generate-notes"]);
+    if read_only && *method != Method::GET && !scripted_notes {
+        let operation = match (method.clone(), segments.as_slice()) {
+            (Method::POST, ["releases"]) => "repos/create-release",
+            (Method::POST, ["releases", "generate-notes"]) => "repos/generate-release-notes",
+            (Method::PATCH, ["releases", _]) => "repos/update-release",
+            (Method::DELETE, ["releases", _]) => "repos/delete-release",
+            (Method::DELETE, ["releases", "assets", _]) => "repos/delete-release-asset",
+            _ => "unknown",
+        };
+        return (operation, forbidden(), request_json);
+    }
     let base = format!("http://127.0.0.1:{}", config.port);
     let answer_for =
         |state: &State, release: &FakeRelease| release_json(state, config, &base, release);
@@ -592,7 +652,12 @@ fn route(
             ("repos/get-release-by-tag", answer)
         }
         (Method::GET, ["releases"]) => {
-            let mut releases: Vec<&FakeRelease> = state.releases.iter().collect();
+            // "Only users with push access will receive listings for draft releases."
+            let mut releases: Vec<&FakeRelease> = state
+                .releases
+                .iter()
+                .filter(|r| !(read_only && r.draft))
+                .collect();
             releases.sort_by_key(|r| std::cmp::Reverse(r.id));
             let items: Vec<Value> = releases.iter().map(|r| answer_for(state, r)).collect();
             let url = format!("{base}{}{repo_prefix}releases", config.api_prefix);
