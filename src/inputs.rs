@@ -187,7 +187,7 @@ pub const INPUTS: &[InputSpec] = &[
     },
     InputSpec {
         name: "upload-concurrency",
-        default: "4",
+        default: "10",
         description: "How many files are uploaded at once (1 to 16).",
         kind: InputKind::Text,
         alias: None,

@@ -18,13 +18,12 @@ pub mod project;
 pub mod release;
 pub mod report;
 pub mod upload;
+pub mod upload_plan;
 
-use std::collections::BTreeMap;
-
-use futures_util::StreamExt as _;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::actions::{Console, Runner};
-use crate::dist::{Dist, DistKind};
+use crate::dist::Dist;
 use crate::index::Lookup;
 use crate::inputs::Settings;
 use crate::project::Project;
@@ -114,7 +113,7 @@ async fn publish(
         skip_existing: settings.skip_existing,
     };
 
-    let to_upload = sort_out_existing(&uploader, dists, projects, report).await?;
+    let (to_upload, new_releases) = sort_out_existing(&uploader, dists, projects, report).await?;
     let (attestations, attestation_status) =
         attest::attest(settings, runner, &client, &authenticator, &to_upload)
             .await
@@ -122,7 +121,15 @@ async fn publish(
                 report.attestations = Some("failed, so nothing was uploaded".to_owned());
             })?;
     report.attestations = attestation_status;
-    upload_all(&uploader, settings, &to_upload, &attestations, report).await?;
+    upload_plan::upload_all(
+        &uploader,
+        settings.upload_concurrency,
+        &to_upload,
+        &new_releases,
+        &attestations,
+        report,
+    )
+    .await?;
     report.confirmed = confirm_uploads(&uploader, dists, projects, &report.uploaded()).await;
     let differing = report.skipped_different();
     if !differing.is_empty() && gate.will_release() {
@@ -230,15 +237,18 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], function: impl Fn(&T) -> R + Sync
 }
 
 /// Ask the index once which files it already has: identical ones are skipped, different ones
-/// are an error (or a warning with skip-existing). Returns the dists still to upload.
+/// are an error (or a warning with skip-existing). Returns the dists still to upload, and the
+/// projects (normalised names) whose release the index does not have yet (not listed, or
+/// the index could not be asked): their first file goes alone.
 async fn sort_out_existing<'d>(
     uploader: &Uploader<'_>,
     dists: &'d [Dist],
     projects: &[Project],
     report: &mut Report,
-) -> anyhow::Result<Vec<&'d Dist>> {
+) -> anyhow::Result<(Vec<&'d Dist>, BTreeSet<String>)> {
     // One simple-index page per project.
     let mut lookups = BTreeMap::new();
+    let mut new_releases = BTreeSet::new();
     for project in projects {
         let lookup = match index::lookup(uploader.client, &uploader.check_url, &project.name).await
         {
@@ -254,6 +264,10 @@ async fn sort_out_existing<'d>(
                 Lookup::NotFound
             }
         };
+        let exists = matches!(&lookup, Lookup::Found(files) if files.has_release(&project.version));
+        if !exists {
+            new_releases.insert(project.normalized.clone());
+        }
         lookups.insert(project.normalized.clone(), lookup);
     }
     let mut to_upload = Vec::new();
@@ -290,92 +304,7 @@ async fn sort_out_existing<'d>(
     if !errors.is_empty() {
         anyhow::bail!("nothing was uploaded: {}", errors.join("\n"));
     }
-    Ok(to_upload)
-}
-
-/// Upload wheels, then sdists, a few at a time; every file is tried even when one fails.
-async fn upload_all(
-    uploader: &Uploader<'_>,
-    settings: &Settings,
-    dists: &[&Dist],
-    attestations: &BTreeMap<String, String>,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let mut failures = Vec::new();
-    let concurrency = u32::try_from(settings.upload_concurrency)
-        .unwrap_or(1)
-        .max(1);
-    let permits = tokio::sync::Semaphore::new(concurrency as usize);
-    for kind in [DistKind::Wheel, DistKind::Sdist] {
-        let batch: Vec<&Dist> = dists
-            .iter()
-            .copied()
-            .filter(|dist| dist.kind() == kind)
-            .collect();
-        let mut results = futures_util::stream::iter(batch)
-            .map(|dist| {
-                let permits = &permits;
-                async move {
-                    let attestation = attestations.get(dist.file_name()).map(String::as_str);
-                    // Closed never happens: the semaphore lives as long as this function.
-                    let _held = permits
-                        .acquire_many(upload_weight(dist.size, concurrency))
-                        .await
-                        .ok();
-                    (dist, uploader.upload(dist, attestation).await)
-                }
-            })
-            .buffered(settings.upload_concurrency);
-        while let Some((dist, result)) = results.next().await {
-            match result {
-                Ok(outcome) => {
-                    let attempts = if outcome.attempts > 1 {
-                        format!(" after {} attempts", outcome.attempts)
-                    } else {
-                        String::new()
-                    };
-                    Console::line(&format!(
-                        "{}: {}{attempts}",
-                        dist.file_name(),
-                        outcome.status.label()
-                    ));
-                    for warning in &outcome.server_warnings {
-                        Console::warning(
-                            "Index warning",
-                            &format!("{}: {warning}", dist.file_name()),
-                        );
-                    }
-                    report.set(
-                        dist.file_name(),
-                        FileReport::done(outcome.status, outcome.attempts),
-                    );
-                }
-                Err(error) => {
-                    report.set(dist.file_name(), FileReport::failed(&error.problem));
-                    failures.push(error);
-                }
-            }
-        }
-    }
-    if failures.is_empty() {
-        return Ok(());
-    }
-    Err(upload::UploadFailed {
-        failures,
-        total: dists.len(),
-    }
-    .into())
-}
-
-/// How many of the `concurrency` upload slots a file takes: one per started 16 MiB, so many
-/// small files go up in parallel while large ones, which fill the link (and a small index's
-/// CPU) on their own, go one or two at a time. Measured in bench/: two 100 MB wheels sent
-/// together to pypiserver took 1.35x as long as sent one after the other.
-fn upload_weight(size: u64, concurrency: u32) -> u32 {
-    const SLOT: u64 = 16 * 1024 * 1024;
-    u32::try_from(size.div_ceil(SLOT))
-        .unwrap_or(u32::MAX)
-        .clamp(1, concurrency)
+    Ok((to_upload, new_releases))
 }
 
 /// After the uploads, read the files this run uploaded (`sent_names`) back from
@@ -521,19 +450,4 @@ pub fn error_title(error: &anyhow::Error) -> String {
         return "GitHub release failed".to_owned();
     }
     "Publishing failed".to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::upload_weight;
-
-    #[test]
-    fn small_files_share_the_slots_and_large_ones_take_them_all() {
-        assert_eq!(upload_weight(40 * 1024, 4), 1);
-        assert_eq!(upload_weight(16 * 1024 * 1024, 4), 1);
-        assert_eq!(upload_weight(20 * 1024 * 1024, 4), 2);
-        assert_eq!(upload_weight(100 * 1024 * 1024, 4), 4);
-        assert_eq!(upload_weight(100 * 1024 * 1024, 1), 1);
-        assert_eq!(upload_weight(0, 4), 1);
-    }
 }

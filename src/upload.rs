@@ -575,8 +575,18 @@ async fn form_watched(
     let file = tokio::fs::File::open(&dist.path).await?;
     let length = file.metadata().await?.len();
     let progress = progress.cloned();
+    // Reads of 256 KiB for large files, which go one or two at a time (they take several
+    // upload slots); at most 64 KiB for the others, which may be many in flight at once:
+    // each read is buffered twice (tokio's file and the stream), per upload.
+    let capacity = if length >= 16 * 1024 * 1024 {
+        256 * 1024
+    } else {
+        usize::try_from(length)
+            .unwrap_or(usize::MAX)
+            .clamp(8 * 1024, 16 * 1024)
+    };
     let stream =
-        tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |chunk| {
+        tokio_util::io::ReaderStream::with_capacity(file, capacity).inspect(move |chunk| {
             if let Some(progress) = &progress {
                 progress.advance(chunk.as_ref().map_or(0, bytes::Bytes::len));
             }
