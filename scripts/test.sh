@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): sets up the test peers it needs, then runs every test.
 #   scripts/test.sh            # setup + cargo test
-#   scripts/test.sh --setup    # only the setup (virtualenv with pypiserver, node tools)
+#   scripts/test.sh --setup    # only the setup (virtualenv with pypiserver, node tools, corpus)
 # Everything is installed below target/test-env/, so a fresh clone plus this one command passes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +42,11 @@ if [ -f tests/node/package.json ]; then
     echo "$want_node" > "$node_stamp"
   fi
 fi
+
+# The real-world corpus (tests/corpus.rs): release folders of popular projects from PyPI, cached in
+# target/corpus/ (about 450 MB; only missing files are downloaded, each checked against the
+# sha256 the manifest recorded from PyPI's simple index).
+"$venv/bin/python" scripts/fetch-corpus.py
 
 export PYPI_OIDC_PUBLISH_TEST_VENV="$venv"
 export PYPI_OIDC_PUBLISH_TEST_NODE="$env_dir/node/node_modules"

@@ -65,6 +65,7 @@ impl Authenticator {
         project: &str,
         projects: &[&str],
     ) -> anyhow::Result<Self> {
+        let from_url = crate::inputs::url_credentials(&settings.repository_url);
         if let Some(password) = &settings.password {
             crate::actions::mask(password);
             if settings.user != "__token__" && on_pypi(settings) {
@@ -74,6 +75,12 @@ impl Authenticator {
                     "input `user` is `{}`: PyPI refuses uploads with a user name and password (two-factor authentication is mandatory since 2024). Use Trusted Publishing (remove `user` and `password`; add the publisher at {}) or an API token (`password: ${{{{ secrets.PYPI_API_TOKEN }}}}` with `user` left at `__token__`)",
                     settings.user,
                     publisher_links(settings, runner, projects).join(" ")
+                );
+            }
+            if from_url.is_some() {
+                Console::notice(
+                    "Credentials in repository-url ignored",
+                    "`password` is set, so the user name and password written into `repository-url` are not sent: a request carries one set of credentials, and `user`/`password` win. Remove them from the URL.",
                 );
             }
             for advice in token_mode_advice(settings, runner, projects) {
@@ -87,13 +94,19 @@ impl Authenticator {
                 password: password.clone(),
             }));
         }
+        if let Some((user, password)) = from_url {
+            return Ok(Self::Static(Credentials {
+                user,
+                password: crate::console::learned(password),
+            }));
+        }
         if settings.user != "__token__" {
             anyhow::bail!(
                 "input `password` is empty but `user` is `{}`: give the password for that user, or leave `user` at `__token__` to use Trusted Publishing",
                 settings.user
             );
         }
-        let mut index_base = settings.repository_url.clone();
+        let mut index_base = crate::http::without_user_info(&settings.repository_url);
         index_base.set_path("/");
         index_base.set_query(None);
         let publisher = crate::oidc::TrustedPublisher::start(client, runner, index_base, project)

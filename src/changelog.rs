@@ -30,14 +30,28 @@ pub const GITHUB_BODY_LIMIT: usize = 125_000;
 /// Returns the absolute path and the path relative to `root` (for the link at the tag).
 #[must_use]
 pub fn locate(root: &Path, explicit: Option<&Path>) -> Option<(PathBuf, String)> {
+    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     if let Some(path) = explicit {
-        let relative = path.strip_prefix(root).unwrap_or(path);
+        let relative = path
+            .strip_prefix(&real_root)
+            .or_else(|_| path.strip_prefix(root))
+            .unwrap_or(path);
         return Some((path.to_path_buf(), slash_path(relative)));
     }
     CANDIDATES
         .iter()
         .map(|candidate| (root.join(candidate), (*candidate).to_owned()))
-        .find(|(path, _)| path.is_file())
+        .filter(|(path, _)| path.is_file())
+        .find_map(|(path, relative)| {
+            match crate::inputs::inside_workspace("changelog", root, &path) {
+                Ok(real) => Some((real, relative)),
+                Err(refused) => {
+                    // A committed `CHANGELOG.md -> /etc/...` link: never read, said once.
+                    crate::console::Console::warning("Changelog not read", &refused.to_string());
+                    None
+                }
+            }
+        })
 }
 
 fn slash_path(path: &Path) -> String {

@@ -1,8 +1,12 @@
 //! The one HTTP client (user agent, timeouts, rustls), the retry policy shared by every
 //! protocol client, and [`ResponseExt`], which attaches the server's answer to every error.
 
+mod body;
+pub mod redirect;
+
 use std::time::Duration;
 
+pub use body::{BodyError, BodyKind, read_body, read_json, request_deadline, stream_body};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
@@ -12,11 +16,13 @@ pub const USER_AGENT: &str = concat!("pypi-oidc-publish/", env!("CARGO_PKG_VERSI
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Build the shared client. Redirects are followed only to the same host, a few at most:
-/// credentials must never be carried to another server.
+/// credentials must never be carried to another server. Every request ends within
+/// [`request_deadline`], head and body (a longer download sets its own `timeout`).
 pub fn client() -> anyhow::Result<reqwest::Client> {
     Ok(builder()
         .redirect(same_host_redirects(3))
         .read_timeout(idle_timeout())
+        .timeout(request_deadline())
         .build()?)
 }
 
@@ -27,6 +33,7 @@ pub fn no_redirect_client() -> anyhow::Result<reqwest::Client> {
     Ok(builder()
         .redirect(reqwest::redirect::Policy::none())
         .read_timeout(idle_timeout())
+        .timeout(request_deadline())
         .build()?)
 }
 
@@ -62,18 +69,23 @@ pub fn idle_timeout() -> Duration {
         .map_or(IDLE_TIMEOUT, Duration::from_millis)
 }
 
+/// Follow at most `limit` redirects, each allowed by [`redirect::check`] from the hop before.
+/// Another host stops (the caller sees the redirect and may follow it without credentials);
+/// leaving https or plain http off loopback is an error.
 fn same_host_redirects(limit: usize) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
-        let same_host = attempt.previous().first().is_some_and(|first| {
-            first.host_str() == attempt.url().host_str()
-                && first.port_or_known_default() == attempt.url().port_or_known_default()
-        });
+        let verdict = attempt
+            .previous()
+            .last()
+            .map(|from| redirect::check(from, attempt.url()));
         if attempt.previous().len() > limit {
             attempt.error(format!("more than {limit} redirects"))
-        } else if !same_host {
-            attempt.stop()
         } else {
-            attempt.follow()
+            match verdict {
+                Some(Ok(())) => attempt.follow(),
+                Some(Err(redirect::Refused::OtherHost { .. })) | None => attempt.stop(),
+                Some(Err(refused)) => attempt.error(refused),
+            }
         }
     })
 }
@@ -236,9 +248,6 @@ impl ResponseExt for reqwest::Response {
     }
 }
 
-/// At most this much of an error body is read (a server may send an endless one).
-const MAX_ERROR_READ: usize = 64 * 1024;
-
 /// Read a failed response into an [`HttpError`] (body capped, read within [`idle_timeout`]).
 pub async fn http_error(response: reqwest::Response, method: &str) -> HttpError {
     http_error_within(response, method, idle_timeout())
@@ -246,7 +255,7 @@ pub async fn http_error(response: reqwest::Response, method: &str) -> HttpError 
         .unwrap_or_else(|partial| partial)
 }
 
-/// Read a failed response into an [`HttpError`]: at most [`MAX_ERROR_READ`] bytes of the
+/// Read a failed response into an [`HttpError`]: at most [`BodyKind::Error`]'s limit of the
 /// body, within `deadline`. `Err` carries what arrived when the body did not arrive in time.
 pub async fn http_error_within(
     response: reqwest::Response,
@@ -258,10 +267,7 @@ pub async fn http_error_within(
     let retry_after = retry_after(response.headers());
     let reason = reason_phrase(&response);
     let mut bytes = Vec::new();
-    let complete =
-        tokio::time::timeout(deadline, read_capped(response, &mut bytes, MAX_ERROR_READ))
-            .await
-            .is_ok();
+    let complete = body::read_error_body(response, &mut bytes, deadline).await;
     let mut body = String::from_utf8_lossy(&bytes).into_owned();
     if body.len() > MAX_ERROR_BODY {
         let mut cut = MAX_ERROR_BODY;
@@ -280,32 +286,6 @@ pub async fn http_error_within(
         retry_after,
     };
     if complete { Ok(error) } else { Err(error) }
-}
-
-/// Read the body into `into` until it ends, fails, or `limit` bytes have arrived.
-async fn read_capped(mut response: reqwest::Response, into: &mut Vec<u8>, limit: usize) {
-    while into.len() < limit {
-        match response.chunk().await {
-            Ok(Some(chunk)) => into.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => return,
-        }
-    }
-}
-
-/// A whole (success) body, within `deadline` in total: a server that drips bytes slowly
-/// enough never trips the per-read timeout.
-pub async fn body_within(
-    response: reqwest::Response,
-    deadline: Duration,
-) -> anyhow::Result<bytes::Bytes> {
-    let url = display_url(response.url());
-    match tokio::time::timeout(deadline, response.bytes()).await {
-        Ok(body) => Ok(body?),
-        Err(_) => anyhow::bail!(
-            "{url} did not send the whole page within {}s",
-            deadline.as_secs_f64()
-        ),
-    }
 }
 
 fn reason_phrase(response: &reqwest::Response) -> Option<String> {
@@ -330,14 +310,28 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// A URL for messages: without user info or query (a query may carry a token).
+/// The one way a URL is shown: without user info (a token can be the user name, as Gemfury's
+/// `https://TOKEN@host/` has it) and without query (a query may carry a token).
 #[must_use]
 pub fn display_url(url: &url::Url) -> String {
+    let mut url = without_user_info(url);
+    url.set_query(None);
+    url.to_string()
+}
+
+/// As [`display_url`], keeping the query (a link to a page that needs it).
+#[must_use]
+pub fn display_url_with_query(url: &url::Url) -> String {
+    without_user_info(url).to_string()
+}
+
+/// `url` without `user:password@`: for sending when the credentials go in a header instead.
+#[must_use]
+pub fn without_user_info(url: &url::Url) -> url::Url {
     let mut url = url.clone();
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    url.set_query(None);
-    url.to_string()
+    url
 }
 
 /// Send a request whose body reports its progress; `None` when neither a body chunk went out

@@ -57,6 +57,9 @@ pub fn project_url(check_url: &Url, project: &str) -> anyhow::Result<Url> {
 }
 
 /// Ask the index for a project's files, retrying 429/5xx and connection errors a few times.
+/// A request that ran out of time (headers that trickle, a body that drips: each request ends
+/// at [`crate::http::request_deadline`]) is not tried again: such a server does not get
+/// faster, and a lookup costs at most one deadline then.
 pub async fn lookup(
     client: &reqwest::Client,
     check_url: &Url,
@@ -78,14 +81,19 @@ pub async fn lookup(
             .await;
         let response = match result {
             Ok(response) => response,
-            Err(error) if attempt < policy.attempts => {
-                tracing::debug!("index lookup {url} failed ({error}); retrying");
+            Err(error) if attempt < policy.attempts && !error.is_timeout() => {
+                tracing::debug!(
+                    "index lookup {} failed ({error}); retrying",
+                    crate::http::display_url(&url)
+                );
                 tokio::time::sleep(policy.delay(attempt, None)).await;
                 continue;
             }
             Err(error) => {
-                return Err(anyhow::Error::new(error)
-                    .context(format!("failed to query the index at {url}")));
+                return Err(anyhow::Error::new(error).context(format!(
+                    "failed to query the index at {}",
+                    crate::http::display_url(&url)
+                )));
             }
         };
         let status = response.status();
@@ -104,15 +112,30 @@ pub async fn lookup(
             .and_then(|value| value.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let body = crate::http::body_within(response, crate::http::idle_timeout()).await?;
+        let body = crate::http::read_body(response, crate::http::BodyKind::SimplePage).await?;
         let text = String::from_utf8_lossy(&body);
         let files = if content_type.contains("json") {
-            parse_json(&text).map_err(|error| anyhow::anyhow!("{url}: {error}"))?
+            parse_json(&text)
+                .map_err(|error| anyhow::anyhow!("{}: {error}", crate::http::display_url(&url)))?
         } else {
             parse_html(&text, &url)
         };
         return Ok(Lookup::Found(files));
     }
+}
+
+/// Whether a lookup failed because the index ran out of time (see [`lookup`]).
+#[must_use]
+pub fn is_timeout(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+            || matches!(
+                cause.downcast_ref::<crate::http::BodyError>(),
+                Some(crate::http::BodyError::TooSlow { .. })
+            )
+    })
 }
 
 #[derive(serde::Deserialize)]

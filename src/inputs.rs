@@ -436,6 +436,27 @@ impl RawInputs {
         secrets
     }
 
+    /// Every URL the run may print or send to, inputs and runner variables, for masking the
+    /// user info written into them.
+    #[must_use]
+    pub fn urls(&self) -> Vec<Url> {
+        let inputs = INPUTS
+            .iter()
+            .filter(|spec| spec.name.ends_with("-url"))
+            .filter_map(|spec| self.get(spec.name));
+        let runner = [
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "GITHUB_API_URL",
+            "GITHUB_SERVER_URL",
+        ]
+        .into_iter()
+        .filter_map(|name| self.env(name));
+        inputs
+            .chain(runner)
+            .filter_map(|value| Url::parse(value).ok())
+            .collect()
+    }
+
     fn env(&self, name: &str) -> Option<&str> {
         self.env
             .get(name)
@@ -481,7 +502,11 @@ pub fn is_loopback_host(url: &Url) -> bool {
 }
 
 pub fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
-    let url = Url::parse(value).map_err(|error| {
+    let raw = value;
+    let shown =
+        Url::parse(raw).map_or_else(|_| raw.to_owned(), |url| crate::http::display_url(&url));
+    let value = shown.as_str();
+    let url = Url::parse(raw).map_err(|error| {
         InputError::new(
             input,
             format!(
@@ -513,6 +538,24 @@ pub fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
     Ok(url)
 }
 
+/// The user name and password written into a URL (`https://user:password@host/`, or a token
+/// as the user name, `https://TOKEN@host/`), percent-decoded; the password may be empty.
+#[must_use]
+pub fn url_credentials(url: &Url) -> Option<(String, String)> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    Some((
+        decode(url.username()),
+        url.password().map(decode).unwrap_or_default(),
+    ))
+}
+
 /// Ensure a base URL ends with `/` so that joining a relative path keeps its last segment.
 #[must_use]
 pub fn with_trailing_slash(mut url: Url) -> Url {
@@ -541,6 +584,36 @@ pub fn derive_check_url(repository_url: &Url) -> Url {
     with_trailing_slash(url)
         .join("simple/")
         .unwrap_or_else(|_| repository_url.clone())
+}
+
+/// The real location of `path` (an existing file or folder), which must be inside `workspace`:
+/// `..`, an absolute path elsewhere and a symbolic link pointing out (committed to the
+/// repository, say) are refused with an error naming `input`. Returns the canonical path, so
+/// that what is read later is what was checked.
+pub fn inside_workspace(input: &str, workspace: &Path, path: &Path) -> Result<PathBuf, InputError> {
+    let real = std::fs::canonicalize(path).map_err(|error| {
+        InputError::new(
+            input,
+            format!("cannot resolve `{}`: {error}", path.display()),
+        )
+    })?;
+    let root = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+    if real.starts_with(&root) {
+        return Ok(real);
+    }
+    let how = if real == path {
+        String::new()
+    } else {
+        format!(" (it resolves to `{}`)", real.display())
+    };
+    Err(InputError::new(
+        input,
+        format!(
+            "`{}` is outside the workspace `{}`{how}; only files of the repository are read: give a path inside it, and no link that points out of it",
+            path.display(),
+            root.display()
+        ),
+    ))
 }
 
 fn resolve_path(workspace: &Path, value: &str) -> PathBuf {
@@ -582,6 +655,11 @@ impl Settings {
             };
             return Err(InputError::new("packages-dir", problem));
         }
+        // In Actions the workspace is the repository the workflow checked out: nothing else
+        // is published from (`packages-dir: /`, `../..`).
+        if raw.env("GITHUB_ACTIONS") == Some("true") {
+            inside_workspace("packages-dir", workspace, &packages_dir)?;
+        }
 
         let password = raw
             .password()
@@ -620,7 +698,7 @@ impl Settings {
                         ),
                     ));
                 }
-                Some(path)
+                Some(inside_workspace("changelog", workspace, &path)?)
             }
             None => None,
         };
@@ -673,10 +751,13 @@ impl Settings {
         })
     }
 
-    /// Trusted Publishing is used when no password is given and the user is `__token__`.
+    /// Trusted Publishing is used when no password is given (neither as `password` nor in
+    /// `repository-url`) and the user is `__token__`.
     #[must_use]
     pub fn trusted_publishing(&self) -> bool {
-        self.password.is_none() && self.user == "__token__"
+        self.password.is_none()
+            && self.user == "__token__"
+            && url_credentials(&self.repository_url).is_none()
     }
 }
 

@@ -8,10 +8,12 @@ pub mod actions;
 pub mod attest;
 pub mod auth;
 pub mod changelog;
+pub mod console;
 pub mod dist;
 pub mod http;
 pub mod index;
 pub mod inputs;
+pub mod markdown;
 pub mod oidc;
 pub mod progress;
 pub mod project;
@@ -348,6 +350,10 @@ async fn confirm_project(
             Ok(Lookup::NotFound) => None,
             Err(error) => {
                 last_error = Some(format!("{error:#}"));
+                // An index too slow to answer in time once will not be faster now.
+                if index::is_timeout(&error) {
+                    break;
+                }
                 if attempt < attempts {
                     tokio::time::sleep(policy.delay(attempt, None)).await;
                 }

@@ -3,27 +3,41 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use pypi_oidc_publish::actions::{Console, RedactingStderr, Runner};
-use pypi_oidc_publish::inputs::{Settings, command, raw_inputs};
+use pypi_oidc_publish::actions::{Console, Runner};
+use pypi_oidc_publish::inputs::{RawInputs, Settings, command, raw_inputs};
 
 fn main() -> ExitCode {
-    // A panic message could quote a secret: it goes through the same redaction as every line.
+    // A panic message could quote a secret: it goes through the same writer as every line.
     std::panic::set_hook(Box::new(|info| {
-        use std::io::Write as _;
-        let _ = writeln!(RedactingStderr, "internal error (please report it): {info}");
+        Console::log(&format!("internal error (please report it): {info}"));
     }));
-    let matches = command().get_matches(); // --help, --version and usage errors exit here (2)
     let env: BTreeMap<String, String> = std::env::vars().collect();
+    // Every secret is masked before anything else can print (DESIGN §2): those of the
+    // environment before the command line is even parsed, those of flags right after.
+    mask_all(&RawInputs {
+        flags: BTreeMap::new(),
+        env: env.clone(),
+    });
+    let matches = match command().try_get_matches() {
+        Ok(matches) => matches,
+        // --help, --version and usage errors, through the one writer.
+        Err(error) => {
+            let text = error.render().to_string();
+            if error.use_stderr() {
+                Console::log(text.trim_end());
+            } else {
+                Console::line(text.trim_end());
+            }
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
     let runner = Runner::from_env(&env);
     let raw = raw_inputs(&matches, env);
-    // Every secret is masked before anything else can print it (DESIGN §2).
-    for secret in raw.secrets() {
-        pypi_oidc_publish::actions::mask_str(&secret);
-    }
+    mask_all(&raw);
     let verbose = raw
         .get("verbose")
         .is_some_and(|v| pypi_oidc_publish::inputs::parse_bool("verbose", v).unwrap_or(false));
-    init_logging(verbose || runner.debug);
+    pypi_oidc_publish::console::start_log(verbose || runner.debug);
 
     let settings = match Settings::parse(&raw, &runner.workspace) {
         Ok(settings) => settings,
@@ -56,15 +70,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(debug: bool) {
-    let level = if debug { "debug" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("warn,pypi_oidc_publish={level}"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| RedactingStderr)
-        .with_target(false)
-        .without_time()
-        .with_ansi(false)
-        .init();
+fn mask_all(raw: &RawInputs) {
+    for secret in raw.secrets() {
+        pypi_oidc_publish::actions::mask_str(&secret);
+    }
+    for url in raw.urls() {
+        pypi_oidc_publish::actions::mask_user_info(&url);
+    }
 }

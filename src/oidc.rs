@@ -5,6 +5,7 @@
 //! `POST {index}/_/oidc/mint-token`. A GitHub token can be exchanged once (its `jti`), so every
 //! mint attempt, retries and renewals included, fetches a fresh one.
 
+pub mod audience;
 mod error;
 
 use std::fmt;
@@ -99,6 +100,13 @@ impl TrustedPublisher {
         check_token_available(runner)?;
         let audience = audience(client, &index_base).await?;
         tracing::debug!("the index's OIDC audience is `{audience}`");
+        if let Some(reason) = self::audience::refusal(&index_base, &audience) {
+            return Err(OidcError::ForeignAudience {
+                index: index_name(&index_base),
+                audience,
+                reason,
+            });
+        }
         let mint_client = http::no_redirect_client().map_err(|error| OidcError::Unavailable {
             method: "POST",
             url: http::display_url(&index_base),
@@ -233,19 +241,18 @@ impl TrustedPublisher {
         };
         let status = response.status();
         if status.is_success() {
-            let body = http::body_within(response, http::idle_timeout())
-                .await
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .unwrap_or_default();
-            return parse_minted(&body).map(Exchange::Minted).ok_or_else(|| {
-                OidcError::Unavailable {
+            let body = http::read_body(response, http::BodyKind::OidcAnswer).await;
+            let minted = body
+                .as_ref()
+                .ok()
+                .and_then(|bytes| parse_minted(&String::from_utf8_lossy(bytes)));
+            return minted
+                .map(Exchange::Minted)
+                .ok_or_else(|| OidcError::Unavailable {
                     method: "POST",
                     url: shown_url,
-                    problem: format!(
-                        "answered {status} without the expected JSON `{{\"token\", \"expires\"}}`"
-                    ),
-                }
-            });
+                    problem: unexpected_answer(status, r#"{"token", "expires"}"#, body.err()),
+                });
         }
         let failure = http::http_error(response, "POST").await;
         if http::is_retryable(status) {
@@ -353,10 +360,9 @@ struct MintFailure {
 fn parse_minted(body: &str) -> Option<MintedToken> {
     let mut answer: serde_json::Value = serde_json::from_str(body).ok()?;
     let token = match answer.get_mut("token")?.take() {
-        serde_json::Value::String(token) if !token.is_empty() => SecretString::from(token),
+        serde_json::Value::String(token) if !token.is_empty() => crate::console::learned(token),
         _ => return None,
     };
-    crate::actions::mask(&token);
     let expires_at = answer
         .get("expires")
         .and_then(serde_json::Value::as_u64)
@@ -444,20 +450,17 @@ pub async fn audience(client: &reqwest::Client, index_base: &Url) -> Result<Stri
             Err(error) => problem = format!("the connection failed ({})", error_chain(&error)),
             Ok(response) if response.status().is_success() => {
                 let status = response.status();
-                let body = http::body_within(response, http::idle_timeout())
-                    .await
-                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                    .unwrap_or_default();
-                return serde_json::from_str::<serde_json::Value>(&body)
+                let body = http::read_body(response, http::BodyKind::OidcAnswer).await;
+                let audience = body
+                    .as_ref()
                     .ok()
-                    .and_then(|json| json.get("audience")?.as_str().map(str::to_owned))
-                    .ok_or_else(|| OidcError::Unavailable {
-                        method: "GET",
-                        url: shown_url,
-                        problem: format!(
-                            "answered {status} without the expected JSON `{{\"audience\"}}`"
-                        ),
-                    });
+                    .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+                    .and_then(|json| json.get("audience")?.as_str().map(str::to_owned));
+                return audience.ok_or_else(|| OidcError::Unavailable {
+                    method: "GET",
+                    url: shown_url,
+                    problem: unexpected_answer(status, r#"{"audience"}"#, body.err()),
+                });
             }
             Ok(response) => {
                 let status = response.status();
@@ -553,18 +556,21 @@ async fn fetch_id_token(
             Err(error) => problem = format!("failed to connect ({})", error_chain(&error)),
             Ok(response) if response.status().is_success() => {
                 let status = response.status();
-                let answer = response.json::<IdTokenAnswer>().await.ok();
-                let Some(answer) = answer.filter(|answer| !answer.value.is_empty()) else {
-                    return Err(OidcError::IdToken {
+                let answer =
+                    http::read_json::<IdTokenAnswer>(response, http::BodyKind::OidcAnswer).await;
+                return match answer {
+                    Ok(answer) if !answer.value.is_empty() => {
+                        Ok(crate::console::learned(answer.value))
+                    }
+                    Ok(_) => Err(OidcError::IdToken {
                         url: shown_url,
-                        problem: format!(
-                            "answered {status} without the expected JSON `{{\"value\"}}`"
-                        ),
-                    });
+                        problem: unexpected_answer(status, r#"{"value"}"#, None),
+                    }),
+                    Err(error) => Err(OidcError::IdToken {
+                        url: shown_url,
+                        problem: unexpected_answer(status, r#"{"value"}"#, Some(error)),
+                    }),
                 };
-                let token = SecretString::from(answer.value);
-                crate::actions::mask(&token);
-                return Ok(token);
             }
             Ok(response) => {
                 let status = response.status();
@@ -590,9 +596,11 @@ async fn fetch_id_token(
 }
 
 /// The request URL with `audience=` appended (`?` or `&` as the URL needs, value encoded).
+/// The URL follows the rules of the URL inputs (https, or http to loopback): the request
+/// carries `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
 fn id_token_url(request_url: &str, audience: &str) -> Result<Url, String> {
-    let mut url = Url::parse(request_url)
-        .map_err(|error| format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL ({error})"))?;
+    let mut url = crate::inputs::parse_url("ACTIONS_ID_TOKEN_REQUEST_URL", request_url)
+        .map_err(|error| error.problem)?;
     url.query_pairs_mut().append_pair("audience", audience);
     Ok(url)
 }
@@ -627,7 +635,7 @@ fn workflow_file_name(workflow_ref: &str) -> Option<String> {
 
 /// The web host of an index: `upload.pypi.org` uploads are managed on `pypi.org`.
 fn index_web_base(index_base: &Url) -> Url {
-    let mut web = index_base.clone();
+    let mut web = http::without_user_info(index_base);
     if web.host_str() == Some("upload.pypi.org") {
         let _ = web.set_host(Some("pypi.org"));
     }
@@ -658,6 +666,15 @@ pub fn publisher_settings_url(web: &Url, project: &str) -> String {
 #[must_use]
 pub fn settings_url_for(repository_url: &Url, project: &str) -> String {
     publisher_settings_url(&index_web_base(repository_url), project)
+}
+
+/// The problem with a 2xx answer that is not what the protocol says: the body could not be
+/// read (too large, too slow), or it is not the `expected` JSON.
+fn unexpected_answer(status: StatusCode, expected: &str, read: Option<http::BodyError>) -> String {
+    match read {
+        Some(error) => format!("answered {status}, but {error}"),
+        None => format!("answered {status} without the expected JSON `{expected}`"),
+    }
 }
 
 fn short(text: &str) -> String {
@@ -693,6 +710,9 @@ mod tests {
         let url = id_token_url("https://token.example/req", "a b&c").unwrap();
         assert_eq!(url.as_str(), "https://token.example/req?audience=a+b%26c");
         assert!(id_token_url("not a url", "pypi").is_err());
+        assert!(id_token_url("http://token.example/req", "pypi").is_err());
+        assert!(id_token_url("file:///etc/passwd", "pypi").is_err());
+        assert!(id_token_url("http://127.0.0.1:9/req", "pypi").is_ok());
     }
 
     #[test]

@@ -3,15 +3,14 @@
 //!
 //! Both read the byte counter the upload's body stream already keeps for its idle timeout
 //! ([`crate::http::Progress`]): nothing counts twice. The bars are drawn on stderr through
-//! [`RedactingTerm`], which passes every string through [`crate::actions::redact`], and while
-//! they are on screen every line [`crate::actions::Console`] prints is written above them
-//! ([`crate::actions::show_live`]), so the display and the log never garble each other.
+//! [`crate::console::LiveTerm`], the one writer (redacted like every line), and while they are
+//! on screen every other line is written above them ([`crate::console::show_live`]), so the
+//! display and the log never garble each other.
 
-use std::io::IsTerminal as _;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::actions::Console;
 use crate::http::Progress;
@@ -41,14 +40,12 @@ fn mode() -> &'static Mode {
     static MODE: OnceLock<Mode> = OnceLock::new();
     MODE.get_or_init(|| {
         let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true");
-        let dumb = std::env::var("TERM").is_ok_and(|term| term == "dumb");
-        if !in_actions && !dumb && std::io::stderr().is_terminal() {
-            let term = RedactingTerm(console::Term::buffered_stderr());
+        if !in_actions && crate::console::stderr_is_terminal() {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::term_like_with_hz(
-                Box::new(term),
+                Box::new(crate::console::LiveTerm::stderr()),
                 REFRESH_HZ,
             ));
-            crate::actions::show_live(Some(multi.clone()));
+            crate::console::show_live(Some(multi.clone()));
             Mode::Terminal(multi)
         } else {
             Mode::Lines
@@ -186,53 +183,6 @@ fn quarter_line(file: &str, percent: u64, sent: u64, total: u64, elapsed: Durati
     let (sent_mib, total_mib) = (sent as f64 / MIB, total as f64 / MIB);
     let rate = sent_mib / elapsed.as_secs_f64().max(0.001);
     format!("{file}: {percent}% sent ({sent_mib:.1} of {total_mib:.1} MiB, {rate:.1} MiB/s)")
-}
-
-/// indicatif's terminal, with every string it writes redacted first. Cursor movements and
-/// line clearing are the `console` crate's own escape sequences (no text of ours in them).
-#[derive(Debug)]
-struct RedactingTerm(console::Term);
-
-impl TermLike for RedactingTerm {
-    fn width(&self) -> u16 {
-        self.0.size().1
-    }
-
-    fn height(&self) -> u16 {
-        self.0.size().0
-    }
-
-    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_up(n)
-    }
-
-    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_down(n)
-    }
-
-    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_right(n)
-    }
-
-    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
-        self.0.move_cursor_left(n)
-    }
-
-    fn write_line(&self, text: &str) -> std::io::Result<()> {
-        self.0.write_line(&crate::actions::redact(text))
-    }
-
-    fn write_str(&self, text: &str) -> std::io::Result<()> {
-        self.0.write_str(&crate::actions::redact(text))
-    }
-
-    fn clear_line(&self) -> std::io::Result<()> {
-        self.0.clear_line()
-    }
-
-    fn flush(&self) -> std::io::Result<()> {
-        self.0.flush()
-    }
 }
 
 #[cfg(test)]

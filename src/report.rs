@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::actions::{Console, Runner};
 use crate::dist::Dist;
 use crate::inputs::{ReleaseMode, Settings};
+use crate::markdown;
 use crate::release::ReleaseOutcome;
 use crate::upload::FileStatus;
 
@@ -371,7 +372,7 @@ impl Report {
             ),
         ];
         runner.write_outputs(&outputs)?;
-        runner.append_summary(&self.summary_markdown())
+        runner.append_summary(&self.summary_markdown(&runner.server_url))
     }
 
     /// The `projects` output: one object per project.
@@ -404,29 +405,30 @@ impl Report {
             let link = project
                 .file_link
                 .as_ref()
-                .map(|url| format!("[index]({url})"))
+                .map(|url| markdown::link("index", url))
                 .unwrap_or_default();
             text.push_str(&format!(
-                "| `{}` | {} | `{}` | {} | {} |\n",
-                escape(&row.file_name),
+                "| {} | {} | `{}` | {} | {} |\n",
+                markdown::code_in_table(&row.file_name),
                 human_size(row.size),
                 row.sha256,
-                escape(&row.state.label()),
+                markdown::text(&row.state.label()),
                 link
             ));
         }
         text
     }
 
-    /// The step summary: the dists table (one per project), the confirmation, the release.
+    /// The step summary: the dists table (one per project), the confirmation, the release
+    /// link (a link only when it is on the GitHub server `server_url`, as a release's page is).
     #[must_use]
-    pub fn summary_markdown(&self) -> String {
+    pub fn summary_markdown(&self, server_url: &str) -> String {
         let dry_run = if self.dry_run { " (dry run)" } else { "" };
         let mut text = match self.projects.as_slice() {
             [one] => format!(
                 "## {} {}{dry_run}\n\n{}",
-                escape(&one.name),
-                escape(&one.version),
+                markdown::text(&one.name),
+                markdown::text(&one.version),
                 self.table(one)
             ),
             several => {
@@ -434,8 +436,8 @@ impl Report {
                 for project in several {
                     text.push_str(&format!(
                         "\n### {} {}\n\n{}",
-                        escape(&project.name),
-                        escape(&project.version),
+                        markdown::text(&project.name),
+                        markdown::text(&project.version),
                         self.table(project)
                     ));
                 }
@@ -446,8 +448,8 @@ impl Report {
             if let FileReport::Failed { problem } = &row.state {
                 text.push_str(&format!(
                     "\n**{}**: {}\n",
-                    escape(&row.file_name),
-                    escape(problem)
+                    markdown::code(&row.file_name),
+                    markdown::text(problem)
                 ));
             }
         }
@@ -457,16 +459,19 @@ impl Report {
             ),
             Some(Confirmation::ByNameOnly(names)) => text.push_str(&format!(
                 "\nConfirmed by name: the index lists every uploaded file, but publishes no sha256 for {}.\n",
-                escape(&names.join(", "))
+                names.iter().map(|name| markdown::code(name)).collect::<Vec<_>>().join(", ")
             )),
             Some(Confirmation::Missing(names)) => text.push_str(&format!(
                 "\nNot yet confirmed: {} not listed by the index with the sha256 above after the upload (cache lag?).\n",
-                escape(&names.join(", "))
+                names.iter().map(|name| markdown::code(name)).collect::<Vec<_>>().join(", ")
             )),
             None => {}
         }
         if let Some(attestations) = &self.attestations {
-            text.push_str(&format!("\nAttestations: {}\n", escape(attestations)));
+            text.push_str(&format!(
+                "\nAttestations: {}\n",
+                markdown::text(attestations)
+            ));
         }
         if !self.publisher_links.is_empty() {
             text.push_str(
@@ -482,21 +487,30 @@ impl Report {
             let rendered = match skipped.split_once(yaml) {
                 Some((before, after)) => format!(
                     "{}\n\n```yaml\n{}\n```\n\n{}",
-                    escape(before.trim()),
+                    markdown::text(before.trim()),
                     yaml.lines()
                         .map(|line| line.strip_prefix("  ").unwrap_or(line))
                         .collect::<Vec<_>>()
                         .join("\n"),
-                    escape(after.trim())
+                    markdown::text(after.trim())
                 ),
-                None => escape(skipped),
+                None => markdown::text(skipped),
             };
             text.push_str(&format!("\n**No GitHub release**: {rendered}\n"));
         }
         if let Some(release) = &self.release {
+            let on_server = url::Url::parse(&release.url)
+                .ok()
+                .zip(url::Url::parse(server_url).ok())
+                .is_some_and(|(release, server)| release.origin() == server.origin());
+            let shown = if on_server {
+                markdown::link(&release.url, &release.url)
+            } else {
+                markdown::code(&release.url)
+            };
             text.push_str(&format!(
                 "\nGitHub release: {}{}\n",
-                release.url,
+                shown,
                 if release.prerelease {
                     " (pre-release)"
                 } else {
@@ -506,10 +520,6 @@ impl Report {
         }
         text
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }
 
 #[must_use]
@@ -543,7 +553,7 @@ mod tests {
             ],
             ..Report::default()
         };
-        let summary = report.summary_markdown();
+        let summary = report.summary_markdown("https://github.com");
         assert!(summary.starts_with("## demo 1.0\n"), "{summary}");
         assert!(
             summary.contains("**Publish without a stored token**")

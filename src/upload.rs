@@ -111,7 +111,9 @@ impl Uploader<'_> {
         dist: &Dist,
         attestation: Option<&str>,
     ) -> Result<FileOutcome, UploadError> {
-        let mut url = self.repository_url.clone();
+        // The credentials go in one Authorization header (auth.rs decides which); user info
+        // left in the URL would add a second one.
+        let mut url = crate::http::without_user_info(&self.repository_url);
         let mut redirects = 0;
         let mut attempt = 0;
         let mut last_problem = String::new();
@@ -137,7 +139,11 @@ impl Uploader<'_> {
                             None,
                         ));
                     }
-                    tracing::debug!("{}: following redirect to {location}", dist.file_name());
+                    tracing::debug!(
+                        "{}: following redirect to {}",
+                        dist.file_name(),
+                        crate::http::display_url(&location)
+                    );
                     url = location;
                     attempt -= 1; // a redirect is not a failure
                 }
@@ -249,10 +255,10 @@ impl Uploader<'_> {
         };
         let status = response.status();
         if status.is_success() {
-            let body = tokio::time::timeout(idle, response.text())
+            // The file is stored: an answer too large or too slow costs only its warnings.
+            let body = crate::http::read_body(response, crate::http::BodyKind::UploadAnswer)
                 .await
-                .ok()
-                .and_then(Result::ok)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
                 .unwrap_or_default();
             let warnings = body
                 .lines()
@@ -272,20 +278,15 @@ impl Uploader<'_> {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|l| url.join(l).ok())
             {
-                if location.host_str() == url.host_str()
-                    && location.port_or_known_default() == url.port_or_known_default()
-                {
-                    return Ok(Attempt::Redirect(location));
-                }
-                return Err(upload_error(
-                    dist,
-                    url,
-                    format!(
-                        "the index redirects to another host ({}); refusing to send credentials there",
-                        crate::http::display_url(&location)
-                    ),
-                    Some("set repository-url to the final upload URL".to_owned()),
-                ));
+                return match crate::http::redirect::check(url, &location) {
+                    Ok(()) => Ok(Attempt::Redirect(location)),
+                    Err(refused) => Err(upload_error(
+                        dist,
+                        url,
+                        refused.to_string(),
+                        Some("set repository-url to the final upload URL".to_owned()),
+                    )),
+                };
             }
         }
         if status.is_redirection() {

@@ -477,7 +477,8 @@ fn trusted_publishing_uploads_each_dist_with_one_verified_attestation_and_a_seco
     }
     assert_eq!(server.stored().len(), 2, "both dists are on the real index");
     assert!(
-        run.summary.contains("Attestations: 2 signed (PEP 740) for https://github.com/octo-org/demo/.github/workflows/release.yml@refs/tags/v0.3.0; Rekor log entries 100"),
+        // Escaped for Markdown (src/markdown.rs): the workflow ref is the token's claim.
+        run.summary.contains(r"Attestations: 2 signed (PEP 740) for https\://github.com/octo-org/demo/.github/workflows/release.yml\@refs/tags/v0.3.0; Rekor log entries 100"),
         "{}",
         run.summary
     );

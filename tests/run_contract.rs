@@ -138,3 +138,40 @@ fn sigstore_defaults_passed_by_the_runner_do_not_enable_attestations_for_other_i
         run.stdout
     );
 }
+
+#[test]
+fn outside_actions_diagnostics_go_to_stderr_and_the_plan_to_stdout() {
+    let workspace = Workspace::new().with_sample_dists();
+    std::fs::write(workspace.path().join("dist/notes.txt"), "not a dist").unwrap();
+    let run = workspace.run(&[("GITHUB_ACTIONS", "false"), ("INPUT_DRY-RUN", "true")]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("== Plan (dry run: nothing is sent)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("notice: Ignored file: ") && !run.stdout.contains("Ignored file"),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        !run.stdout.contains("::"),
+        "no workflow command outside Actions"
+    );
+
+    let failed = workspace.run(&[
+        ("GITHUB_ACTIONS", "false"),
+        ("INPUT_UPLOAD-CONCURRENCY", "99"),
+    ]);
+    assert_eq!(failed.code, Some(2), "{}\n{}", failed.stdout, failed.stderr);
+    assert!(failed.stdout.is_empty(), "{}", failed.stdout);
+    assert!(
+        failed
+            .stderr
+            .starts_with("error: Invalid input: input `upload-concurrency`"),
+        "{}",
+        failed.stderr
+    );
+}

@@ -123,10 +123,7 @@ fn a_new_release_gets_its_first_file_alone_then_the_other_wheels_together_then_t
     assert_eq!(uploads.len(), 7, "{shown}");
 
     let (first, _, first_answered) = &uploads[0];
-    assert!(
-        is_wheel(first),
-        "a wheel opens the release:\n{shown}"
-    );
+    assert!(is_wheel(first), "a wheel opens the release:\n{shown}");
     for (name, started, _) in &uploads[1..] {
         assert!(
             started >= first_answered,

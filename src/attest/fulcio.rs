@@ -104,12 +104,15 @@ pub async fn signing_certificate(
             crate::http::display_url(fulcio_url)
         )
     })?;
-    let answer: SigningCertificateAnswer = response.json().await.with_context(|| {
-        format!(
-            "Fulcio ({}) answered with something other than a certificate chain",
-            crate::http::display_url(&url)
-        )
-    })?;
+    let answer: SigningCertificateAnswer =
+        crate::http::read_json(response, crate::http::BodyKind::SigstoreAnswer)
+            .await
+            .with_context(|| {
+                format!(
+                    "Fulcio ({}) answered with something other than a certificate chain",
+                    crate::http::display_url(&url)
+                )
+            })?;
     let chain = answer
         .signed_certificate_embedded_sct
         .or(answer.signed_certificate_detached_sct)

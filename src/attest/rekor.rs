@@ -103,19 +103,22 @@ pub async fn log_dsse(
             None => return Err(error).with_context(context),
         },
     };
-    let entries: BTreeMap<String, LogEntry> = response
-        .json()
-        .await
-        .with_context(|| format!("Rekor's answer is not a log entry ({url})"))?;
+    let entries: BTreeMap<String, LogEntry> =
+        crate::http::read_json(response, crate::http::BodyKind::SigstoreAnswer)
+            .await
+            .with_context(|| format!("Rekor's answer is not a log entry ({url})"))?;
     entries
         .into_values()
         .next()
         .with_context(|| format!("Rekor's answer has no log entry ({url})"))
 }
 
+/// Where the entry a 409 names is: on the same log, by the redirect rule.
 fn conflict_location(error: &anyhow::Error, url: &Url) -> Option<Url> {
     let http = error.downcast_ref::<super::ConflictError>()?;
-    url.join(&http.location).ok()
+    url.join(&http.location)
+        .ok()
+        .filter(|location| crate::http::redirect::check(url, location).is_ok())
 }
 
 /// Rekor's answer in the bundle's form: integers as strings, hex as base64.

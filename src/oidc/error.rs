@@ -51,6 +51,16 @@ pub enum OidcError {
     )]
     NotSupported { index: String, url: String },
 
+    /// `/_/oidc/audience` names an audience the index may not ask for (another service's).
+    #[error(
+        "{index} asks for OIDC tokens with the audience `{audience}`, which {reason}. No token was requested: the index could use it at that service as this workflow. Check `repository-url` (PyPI: https://upload.pypi.org/legacy/, TestPyPI: https://test.pypi.org/legacy/); an index with Trusted Publishing names its own audience."
+    )]
+    ForeignAudience {
+        index: String,
+        audience: String,
+        reason: String,
+    },
+
     /// An answer the protocol does not have (audience 401/500-less 4xx, mint 400, ...).
     #[error(
         "{method} {url} answered an unexpected {status}{}. Check that `repository-url` points at a PyPI-compatible index with Trusted Publishing (PyPI: https://upload.pypi.org/legacy/).",
@@ -97,6 +107,9 @@ impl OidcError {
             }
             Self::Disabled { .. } => "Trusted Publishing is disabled on the index",
             Self::NotSupported { .. } => "Trusted Publishing is not supported by this index",
+            Self::ForeignAudience { .. } => {
+                "Trusted Publishing: the index asks for another service's audience"
+            }
             Self::Unexpected { .. } => "Trusted Publishing: unexpected answer from the index",
             Self::IdToken { .. } => "Trusted Publishing: GitHub issued no OIDC token",
             Self::Rejected { .. } => "Trusted Publishing: the index refused the token exchange",
@@ -107,9 +120,11 @@ impl OidcError {
     /// Add this error as a section of the step summary (best effort: the annotation carries
     /// the same text).
     pub fn report(&self, runner: &Runner) {
+        // The text quotes the index and the token's claims: shown verbatim, never rendered.
         let section = format!(
-            "## Trusted Publishing failed\n\n**{}**\n\n{self}\n",
-            self.title()
+            "## Trusted Publishing failed\n\n**{}**\n\n{}\n",
+            self.title(),
+            crate::markdown::code_block(&self.to_string())
         );
         if let Err(error) = runner.append_summary(&section) {
             tracing::warn!("{error:#}");

@@ -87,8 +87,8 @@ pub enum ApiError {
         url: String,
         idle: Duration,
     },
-    #[error("{url} answered with JSON this program does not understand: {problem}")]
-    Decode { url: String, problem: String },
+    #[error(transparent)]
+    Body(#[from] crate::http::BodyError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -124,7 +124,11 @@ impl ApiError {
         match self {
             Self::Status(error) => is_retryable(error.status) || is_rate_limited(error),
             Self::Transport { .. } | Self::Stalled { .. } => true,
-            Self::Decode { .. } | Self::Invalid(_) => false,
+            Self::Body(error) => matches!(
+                error,
+                crate::http::BodyError::TooSlow { .. } | crate::http::BodyError::Transport { .. }
+            ),
+            Self::Invalid(_) => false,
         }
     }
 }
@@ -274,19 +278,7 @@ impl<'a> GitHub<'a> {
     }
 
     async fn json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ApiError> {
-        let url = display_url(response.url());
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|source| ApiError::Transport {
-                method: "read".to_owned(),
-                url: url.clone(),
-                source,
-            })?;
-        serde_json::from_slice(&bytes).map_err(|error| ApiError::Decode {
-            url,
-            problem: error.to_string(),
-        })
+        Ok(crate::http::read_json(response, crate::http::BodyKind::GitHubJson).await?)
     }
 
     /// The published release of a tag (`None` on 404: drafts are not visible here).
@@ -413,8 +405,10 @@ impl<'a> GitHub<'a> {
         let url = Url::parse(&asset.url)
             .map_err(|error| ApiError::Invalid(format!("asset URL `{}`: {error}", asset.url)))?;
         check_origin(&url, &self.api, "asset URL")?;
+        let deadline = super::assets::download_deadline(asset.size);
         let response = self
             .request_accepting(Method::GET, url.clone(), "application/octet-stream")
+            .timeout(deadline)
             .send()
             .await
             .map_err(|source| ApiError::Transport {
@@ -431,9 +425,13 @@ impl<'a> GitHub<'a> {
                 .ok_or_else(|| {
                     ApiError::Invalid(format!("{} redirected nowhere", display_url(&url)))
                 })?;
+            // Fetched without the token, but the bytes decide a conflict: never in clear text.
+            crate::http::redirect::check_scheme(&url, &location)
+                .map_err(|refused| ApiError::Invalid(refused.to_string()))?;
             let response = self
                 .client
                 .get(location.clone())
+                .timeout(deadline)
                 .send()
                 .await
                 .map_err(|source| ApiError::Transport {
@@ -463,7 +461,7 @@ impl<'a> GitHub<'a> {
         path: &std::path::Path,
         name: &str,
     ) -> Result<Asset, ApiError> {
-        let url = upload_target(upload_url, name)?;
+        let url = upload_target(&self.api, upload_url, name)?;
         let file = tokio::fs::File::open(path).await.map_err(|error| {
             ApiError::Invalid(format!("cannot open {}: {error}", path.display()))
         })?;
@@ -525,20 +523,47 @@ fn bearer(token: &SecretString) -> Result<HeaderValue, ApiError> {
 }
 
 /// The upload URL for one asset: the release's `upload_url` without its `{?name,label}`
-/// template, plus `?name=` percent-encoded (a space as `%20`, never `+`).
-pub fn upload_target(upload_url: &str, name: &str) -> Result<Url, ApiError> {
+/// template, plus `?name=` percent-encoded (a space as `%20`, never `+`). The token goes with
+/// it, so it must be on the API's upload host ([`upload_host_ok`]).
+pub fn upload_target(api: &Url, upload_url: &str, name: &str) -> Result<Url, ApiError> {
     let base = upload_url.split('{').next().unwrap_or(upload_url);
-    let mut url = Url::parse(base)
-        .map_err(|error| ApiError::Invalid(format!("upload_url `{base}`: {error}")))?;
-    if url.scheme() != "https" && !(url.scheme() == "http" && crate::inputs::is_loopback_host(&url))
-    {
+    let mut url = Url::parse(base).map_err(|error| {
+        ApiError::Invalid(format!(
+            "the release's upload_url is not a URL ({error}); refusing to send the token anywhere"
+        ))
+    })?;
+    if !upload_host_ok(api, &url) {
         return Err(ApiError::Invalid(format!(
-            "the release's upload_url `{base}` is not https://; refusing to send the token in clear text"
+            "the release's upload_url {} is not on the upload host of the API {} ({}); refusing to send the token there",
+            display_url(&url),
+            display_url(api),
+            expected_upload_host(api)
         )));
     }
     let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
     url.set_query(Some(&format!("name={}", encoded.replace('+', "%20"))));
     Ok(url)
+}
+
+/// Where a release's assets may be uploaded with the token: `https://uploads.github.com` for
+/// `api.github.com`; the API's own origin for GitHub Enterprise Server (`/api/uploads`) and
+/// loopback fakes. The asset download path keeps to the API origin the same way.
+fn upload_host_ok(api: &Url, upload: &Url) -> bool {
+    if api.host_str() == Some("api.github.com") {
+        upload.scheme() == "https"
+            && upload.host_str() == Some("uploads.github.com")
+            && upload.port_or_known_default() == Some(443)
+    } else {
+        upload.origin() == api.origin()
+    }
+}
+
+fn expected_upload_host(api: &Url) -> String {
+    if api.host_str() == Some("api.github.com") {
+        "https://uploads.github.com".to_owned()
+    } else {
+        api.origin().ascii_serialization()
+    }
 }
 
 fn check_origin(url: &Url, api: &Url, what: &str) -> Result<(), ApiError> {
@@ -589,8 +614,12 @@ mod tests {
 
     #[test]
     fn upload_targets_drop_the_template_and_encode_the_name() {
+        let github = Url::parse("https://api.github.com").unwrap();
+        let ghes = Url::parse("https://ghe.example.com/api/v3").unwrap();
+        let fake = Url::parse("http://127.0.0.1:9/").unwrap();
         assert_eq!(
             upload_target(
+                &github,
                 "https://uploads.github.com/repos/o/r/releases/7/assets{?name,label}",
                 "demo-1.0 final+build#1.whl"
             )
@@ -600,6 +629,7 @@ mod tests {
         );
         assert_eq!(
             upload_target(
+                &ghes,
                 "https://ghe.example.com/api/uploads/repos/o/r/releases/7/assets{?name,label}",
                 "a.whl"
             )
@@ -607,8 +637,21 @@ mod tests {
             .as_str(),
             "https://ghe.example.com/api/uploads/repos/o/r/releases/7/assets?name=a.whl"
         );
-        assert!(upload_target("http://uploads.example.com/x{?name,label}", "a").is_err());
-        assert!(upload_target("http://127.0.0.1:9/x{?name,label}", "a").is_ok());
+        assert!(upload_target(&fake, "http://127.0.0.1:9/x{?name,label}", "a").is_ok());
+        // The token never goes to another origin, another scheme or port of the same host.
+        for elsewhere in [
+            "https://uploads.example.com/x{?name,label}",
+            "http://uploads.github.com/x{?name,label}",
+            "https://uploads.github.com:8443/x{?name,label}",
+            "https://api.github.com/x{?name,label}",
+        ] {
+            assert!(
+                upload_target(&github, elsewhere, "a").is_err(),
+                "{elsewhere}"
+            );
+        }
+        assert!(upload_target(&ghes, "https://uploads.github.com/x", "a").is_err());
+        assert!(upload_target(&fake, "http://127.0.0.1:10/x", "a").is_err());
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use futures_util::StreamExt as _;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncReadExt as _;
 
@@ -77,12 +76,23 @@ async fn remote_sha256(
         )
     })?;
     let mut hasher = Sha256::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        hasher
-            .update(chunk.with_context(|| format!("failed to download the asset {}", asset.name))?);
-    }
+    crate::http::stream_body(
+        response,
+        asset.size,
+        download_deadline(asset.size),
+        |chunk| {
+            hasher.update(chunk);
+        },
+    )
+    .await
+    .with_context(|| format!("failed to download the asset {}", asset.name))?;
     Ok(hex::encode(hasher.finalize()))
+}
+
+/// How long downloading an asset of `size` bytes may take: the usual request deadline plus
+/// the time at 64 KiB/s, a floor no working link is below.
+pub fn download_deadline(size: u64) -> std::time::Duration {
+    crate::http::request_deadline() + std::time::Duration::from_secs(size / (64 * 1024))
 }
 
 /// Attach every file that is not attached yet; fail before uploading anything when an asset
@@ -194,6 +204,10 @@ async fn upload(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow
             return Err(anyhow::Error::new(error)
                 .context(format!("failed to upload the release asset {}", local.name)));
         }
+        tracing::debug!(
+            "release asset {}: the upload failed ({error}); checking what it left",
+            local.name
+        );
         if error.is_transient() {
             tokio::time::sleep(github.wait_for(&error, attempt)).await;
         }

@@ -276,15 +276,15 @@ impl Drop for FaultProxy {
     }
 }
 
-struct Head {
-    method: String,
-    path: String,
-    lines: Vec<(String, String)>,
-    request_line: String,
+pub(crate) struct Head {
+    pub method: String,
+    pub path: String,
+    pub lines: Vec<(String, String)>,
+    pub request_line: String,
 }
 
 impl Head {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.lines
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
@@ -292,7 +292,7 @@ impl Head {
     }
 }
 
-async fn read_head(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Head>> {
+pub(crate) async fn read_head(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Head>> {
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).await? == 0 {
         return Ok(None);
@@ -323,7 +323,7 @@ async fn read_head(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<
     }))
 }
 
-async fn read_chunked(
+pub(crate) async fn read_chunked(
     reader: &mut BufReader<impl tokio::io::AsyncRead + Unpin>,
 ) -> std::io::Result<Vec<u8>> {
     let mut body = Vec::new();
@@ -378,7 +378,7 @@ fn decide(state: &Mutex<State>, head: &Head) -> Option<Fault> {
     chosen
 }
 
-fn reason(status: u16) -> &'static str {
+pub(crate) fn reason(status: u16) -> &'static str {
     reqwest::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
@@ -520,7 +520,7 @@ async fn serve(
             }) => {
                 state.lock().unwrap().seen.push(seen);
                 let response = format!(
-                    "HTTP/1.1 {status} {}\r\nContent-Type: text/html\r\nContent-Length: 100000000\r\n\r\n",
+                    "HTTP/1.1 {status} {}\r\nContent-Type: text/html\r\nContent-Length: 10000000\r\n\r\n",
                     reason(status)
                 );
                 reader.get_mut().write_all(response.as_bytes()).await?;

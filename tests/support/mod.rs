@@ -10,11 +10,17 @@
     clippy::doc_markdown,
     reason = "test support fails loudly: clippy's allow-unwrap-in-tests covers only #[test] functions"
 )]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the test peers read their own loopback upstreams' answers whole; the caps of src/http/body.rs guard the binary, not them"
+)]
 
 pub mod background;
 pub mod fault_proxy;
 pub mod github_fake;
+pub mod hostile;
 pub mod oidc_fake;
+pub mod runner_log;
 pub mod sigstore_fake;
 pub mod wheels;
 
@@ -55,77 +61,146 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A real pypiserver on 127.0.0.1 with an htpasswd file: user `__token__`, the token as
-/// password. Stopped on drop.
+/// The PyPI-strict test index (`tests/warehouse/`, the Warehouse fake) on 127.0.0.1 with a real
+/// pypiserver behind it, both in one Python process: every upload is judged by PyPI's rules and
+/// answered with PyPI's status and message; accepted files are stored by pypiserver (so `pip
+/// install` works). User `__token__`, the token as password. Stopped on drop.
 pub struct PypiServer {
     child: Child,
+    /// The PyPI-strict index every test talks to (uploads, `/simple/`, the JSON API).
     pub port: u16,
+    /// pypiserver itself, behind the fake (for tests about a non-PyPI index's behaviour).
+    pub storage_port: u16,
     pub packages: tempfile::TempDir,
-    _auth: tempfile::TempDir,
+    state: tempfile::TempDir,
     pub token: String,
+    /// Held open: the index exits when it is closed (also if this process dies).
+    _stdin: std::process::ChildStdin,
 }
+
+/// How long the index may take to start (it answers in well under a second when idle).
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl PypiServer {
     pub fn start() -> Self {
         let packages = tempfile::tempdir().unwrap();
-        let auth = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
         let token = format!("pypi-test{:032x}", rand_u128());
-        let htpasswd = auth.path().join("htpasswd");
-        let status = Command::new(venv_bin("python"))
-            .args(["-c", "import sys; from passlib.apache import HtpasswdFile as H; h=H(sys.argv[1], new=True); h.set_password('__token__', sys.argv[2]); h.save()"])
-            .arg(&htpasswd)
-            .arg(&token)
-            .status()
-            .unwrap();
-        assert!(status.success(), "could not write the htpasswd file");
-        let port = free_port();
-        let log = std::fs::File::create(auth.path().join("server.log")).unwrap();
-        let child = Command::new(venv_bin("pypi-server"))
+        let log = std::fs::File::create(state.path().join("server.log")).unwrap();
+        let mut child = Command::new(venv_bin("python"))
             .args([
-                "run",
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-a",
-                "update",
-                "-P",
+                "-m",
+                "warehouse",
+                "serve",
+                "--exit-with-stdin",
+                "--packages",
             ])
-            .arg(&htpasswd)
-            .args(["--disable-fallback", "--hash-algo", "sha256"])
             .arg(packages.path())
-            .stdout(Stdio::null())
+            .arg("--state")
+            .arg(state.path())
+            .env("PYTHONPATH", repo_root().join("tests"))
+            .env("WAREHOUSE_FAKE_TOKEN", &token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .unwrap();
-        let server = Self {
-            child,
-            port,
-            packages,
-            _auth: auth,
-            token,
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = sender.send(line);
+        });
+        let Ok(line) = receiver.recv_timeout(START_TIMEOUT) else {
+            let _ = child.kill();
+            panic!(
+                "the PyPI-strict index did not start within {START_TIMEOUT:?}; its log:\n{}",
+                std::fs::read_to_string(state.path().join("server.log")).unwrap_or_default()
+            );
         };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the PyPI-strict index did not start (printed {line:?}); its log:\n{}",
+                std::fs::read_to_string(state.path().join("server.log")).unwrap_or_default()
+            )
+        });
+        let port = |key: &str| u16::try_from(ready[key].as_u64().unwrap()).unwrap();
+        Self {
+            port: port("port"),
+            storage_port: port("storage_port"),
+            child,
+            packages,
+            state,
+            token,
+            _stdin: stdin,
         }
-        panic!("pypiserver did not start on port {} within 20 s", self.port);
     }
 
+    /// The upload URL (the index also takes uploads at PyPI's `/legacy/`; `/legacy` answers
+    /// 308 as PyPI does).
     pub fn upload_url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
+    /// pypiserver's own upload URL, bypassing PyPI's rules: for tests of how the binary meets a
+    /// non-PyPI index (pypiserver answers a re-sent file with 409, PyPI with 200).
+    pub fn storage_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.storage_port)
+    }
+
     pub fn simple_url(&self) -> String {
         format!("http://127.0.0.1:{}/simple/", self.port)
+    }
+
+    /// The index's base URL (`/pypi/{name}/{version}/json` lives below it).
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// What the index printed (one line per upload verdict), for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.state.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Every upload the index judged, in order: `(file name, status, rule, message)`.
+    pub fn verdicts(&self) -> Vec<(String, u16, String, String)> {
+        let body = self.test_request("GET", "_test/log");
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+        entries
+            .iter()
+            .map(|entry| {
+                (
+                    entry["filename"].as_str().unwrap_or_default().to_owned(),
+                    u16::try_from(entry["status"].as_u64().unwrap()).unwrap(),
+                    entry["rule"].as_str().unwrap().to_owned(),
+                    entry["message"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Move a release `days` into the past (PyPI refuses new files for releases older than
+    /// 14 days).
+    pub fn age_release(&self, project: &str, version: &str, days: u32) {
+        self.test_request(
+            "POST",
+            &format!("_test/age?project={project}&version={version}&days={days}"),
+        );
+    }
+
+    /// Set the per-file size limit (PyPI's default is 100 MiB).
+    pub fn set_file_size_limit(&self, bytes: u64) {
+        self.test_request("POST", &format!("_test/config?file_size_limit={bytes}"));
+    }
+
+    fn test_request(&self, method: &str, path: &str) -> String {
+        let (status, body) = http_request(self.port, method, &format!("/{path}"));
+        assert_eq!(status, 200, "{method} /{path} answered {status}: {body}");
+        body
     }
 
     /// Files stored by the server: name -> sha256.
@@ -149,6 +224,29 @@ impl Drop for PypiServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One plain HTTP/1.1 request to 127.0.0.1 (no body, `Connection: close`): status and body.
+pub fn http_request(port: u16, method: &str, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
 }
 
 fn rand_u128() -> u128 {
@@ -222,7 +320,14 @@ impl RunOutput {
     /// each given secret in full or base64-encoded at any alignment (as a basic-auth header
     /// carries `user:secret`), any JWT-shaped string (OIDC tokens), any `Authorization` header.
     pub fn assert_no_secrets(&self, secrets: &[&str]) {
-        let text = self.all_text();
+        assert_no_secrets_in(&self.all_text(), secrets);
+    }
+}
+
+/// The secret scan of [`RunOutput::assert_no_secrets`] over any text (an emulated job log).
+pub fn assert_no_secrets_in(text: &str, secrets: &[&str]) {
+    {
+        let text = text.to_owned();
         for secret in secrets.iter().filter(|s| s.len() >= 8) {
             assert!(
                 !text.contains(secret),
@@ -334,10 +439,47 @@ impl Workspace {
     }
 
     pub fn run_with_args(&self, args: &[&str], extra: &[(&str, &str)]) -> RunOutput {
+        let (run, _) = self.execute(args, extra, None);
+        // The secret scan, applied to every end-to-end run: every password or token the run
+        // was given, plus JWT-shaped strings and Authorization headers.
+        let secrets = secrets_in_env(extra);
+        run.assert_no_secrets(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+        run
+    }
+
+    /// Run as [`Workspace::run`] under `tests/support/measure.py`: the kernel's peak RSS and the
+    /// wall time of the binary, its address space capped (an attack that makes it allocate
+    /// without bound kills the binary, not the test machine) and killed after `limits.kill_after`
+    /// (a hang fails the test rather than hanging it). No secret scan: the
+    /// caller asserts on the emulated job log ([`runner_log::JobLogs`]).
+    pub fn run_measured(&self, extra: &[(&str, &str)], limits: Limits) -> (RunOutput, Measured) {
+        let (run, measured) = self.execute(&[], extra, Some(limits));
+        (run, measured.unwrap())
+    }
+
+    fn execute(
+        &self,
+        args: &[&str],
+        extra: &[(&str, &str)],
+        measure: Option<Limits>,
+    ) -> (RunOutput, Option<Measured>) {
         let files = tempfile::tempdir().unwrap();
         let output_file = files.path().join("output");
         let summary_file = files.path().join("summary");
-        let mut command = Command::new(BINARY);
+        let report_file = files.path().join("measured.json");
+        let mut command = match measure {
+            None => Command::new(BINARY),
+            Some(limits) => {
+                let mut command = Command::new(venv_bin("python"));
+                command
+                    .arg(repo_root().join("tests/support/measure.py"))
+                    .arg(limits.address_space.to_string())
+                    .arg(limits.kill_after.as_secs_f64().to_string())
+                    .arg(&report_file)
+                    .arg(BINARY);
+                command
+            }
+        };
         command
             .args(args)
             .env_clear()
@@ -354,6 +496,15 @@ impl Workspace {
             command.env(key, value);
         }
         let output = command.output().unwrap();
+        let measured = measure.map(|_| {
+            let report: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+            Measured {
+                exit_code: report["exit_code"].as_i64().unwrap(),
+                peak_rss_kib: report["peak_rss_kib"].as_u64().unwrap(),
+                wall: Duration::from_secs_f64(report["wall_seconds"].as_f64().unwrap()),
+            }
+        });
         let run = RunOutput {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -361,12 +512,35 @@ impl Workspace {
             github_output: std::fs::read_to_string(&output_file).unwrap_or_default(),
             summary: std::fs::read_to_string(&summary_file).unwrap_or_default(),
         };
-        // The secret scan, applied to every end-to-end run: every password or token the run
-        // was given, plus JWT-shaped strings and Authorization headers.
-        let secrets = secrets_in_env(extra);
-        run.assert_no_secrets(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
-        run
+        (run, measured)
     }
+}
+
+/// Bounds for a measured run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// RLIMIT_AS of the binary, in bytes.
+    pub address_space: u64,
+    pub kill_after: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            address_space: 3 << 30,
+            kill_after: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What the kernel measured of one run of the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    /// 128 + signal when the binary was killed (by the kernel at the address-space cap, or
+    /// after `kill_after`).
+    pub exit_code: i64,
+    pub peak_rss_kib: u64,
+    pub wall: Duration,
 }
 
 /// `pip install` a project from the index into a fresh target folder; returns pip's success.

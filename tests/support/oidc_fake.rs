@@ -6,7 +6,9 @@
 //!   for other fakes (Fulcio).
 //! - [`PypiOidc`]: Warehouse's `/_/oidc/audience` and `/_/oidc/mint-token` with Warehouse's JSON
 //!   shapes: the signature, issuer, audience, expiry, single use of `jti` and the `repository`
-//!   claim are verified. Every other path (upload, `/simple/`) is proxied to a real index.
+//!   claim are verified. Every other path (upload, `/simple/`) is proxied to `upstream`: in
+//!   the tests the PyPI-strict index of [`super::PypiServer`] (the Warehouse fake, pypiserver
+//!   behind it), so uploads through Trusted Publishing are judged by PyPI's rules too.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
