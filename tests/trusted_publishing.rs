@@ -417,6 +417,59 @@ fn a_token_near_expiry_is_minted_again_before_the_next_file() {
 }
 
 #[test]
+fn an_index_clock_an_hour_off_neither_renews_before_every_file_nor_keeps_an_expired_token() {
+    // The token's lifetime is `expires` less the index's `Date`, not less this machine's
+    // clock: an index an hour behind would otherwise look like one whose tokens have expired
+    // (a mint before every file), an index an hour ahead like one whose tokens never expire.
+    for offset in [-3600, 3600] {
+        let config = PypiConfig {
+            clock_offset: offset,
+            ..PypiConfig::default()
+        };
+        let setup = Setup::with_index(&json!({}), config);
+        let run = setup.run(&[("INPUT_UPLOAD-CONCURRENCY", "1".to_owned())]);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "{offset}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        setup.assert_both_files_stored();
+        assert_eq!(
+            setup.pypi.events(),
+            [
+                "audience",
+                "mint ok",
+                &format!("upload {WHEEL}"),
+                &format!("upload {SDIST}"),
+            ],
+            "{offset}: one mint for the whole run"
+        );
+    }
+    // A short token on an index whose clock is ahead is still renewed in time.
+    let config = PypiConfig {
+        clock_offset: 3600,
+        lifetimes: vec![65, 900],
+        first_upload_delay: Duration::from_secs(6),
+        ..PypiConfig::default()
+    };
+    let setup = Setup::with_index(&json!({}), config);
+    let run = setup.run(&[("INPUT_UPLOAD-CONCURRENCY", "1".to_owned())]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        setup.pypi.events(),
+        [
+            "audience",
+            "mint ok",
+            &format!("upload {WHEEL}"),
+            "mint ok",
+            &format!("upload {SDIST}"),
+        ],
+    );
+}
+
+#[test]
 fn a_reusable_workflow_is_warned_about() {
     let claims = json!({
         "job_workflow_ref": "octo-org/shared/.github/workflows/pypi.yml@refs/heads/main",
