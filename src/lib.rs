@@ -19,10 +19,12 @@ pub mod progress;
 pub mod project;
 pub mod release;
 pub mod report;
+pub mod timing;
 pub mod upload;
 pub mod upload_plan;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use crate::actions::{Console, Runner};
 use crate::dist::Dist;
@@ -42,6 +44,7 @@ pub struct Outcome {
 /// before every upload succeeded. Outputs and the step summary are written whatever happens
 /// after verification, so a failed run still shows which files made it.
 pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
     let dists = verify_dists(&settings)?;
     let projects = project::group(&dists);
     let primary = project::primary(
@@ -50,6 +53,7 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
         runner.repository.as_deref(),
     );
     let mut report = Report::new(&settings, &dists, &projects, primary);
+    report.phases.record("verify", started);
     report.print_dists(&settings, &dists);
     report.prerelease = Some(settings.prerelease.resolve(release::notes::auto_prerelease(
         &report.version,
@@ -83,7 +87,8 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
     }
 }
 
-/// Authenticate, sort out what the index already has, attest, upload, confirm, release.
+/// Authenticate, sort out what the index already has, attest, upload, confirm, release; the
+/// wall time of each phase goes into the report, also when the phase fails.
 async fn publish(
     settings: &Settings,
     runner: &Runner,
@@ -93,13 +98,19 @@ async fn publish(
 ) -> anyhow::Result<()> {
     let client = http::client()?;
     // What the release step will be able to do, known before anything is uploaded.
-    let gate = release::preflight(settings, runner, &client).await?;
+    let started = Instant::now();
+    let gate = release::preflight(settings, runner, &client).await;
+    report.phases.record("release", started);
+    let gate = gate?;
     let names: Vec<&str> = projects
         .iter()
         .map(|project| project.name.as_str())
         .collect();
+    let started = Instant::now();
     let authenticator =
-        auth::Authenticator::select(settings, runner, &client, &report.name, &names).await?;
+        auth::Authenticator::select(settings, runner, &client, &report.name, &names).await;
+    report.phases.record("authenticate", started);
+    let authenticator = authenticator?;
     if matches!(authenticator, auth::Authenticator::Static(_)) && auth::on_pypi(settings) {
         // As pypa's action does: the summary links the pages that create a Trusted Publisher
         // for this workflow, prefilled.
@@ -115,15 +126,19 @@ async fn publish(
         skip_existing: settings.skip_existing,
     };
 
-    let (to_upload, new_releases) = sort_out_existing(&uploader, dists, projects, report).await?;
-    let (attestations, attestation_status) =
-        attest::attest(settings, runner, &client, &authenticator, &to_upload)
-            .await
-            .inspect_err(|_| {
-                report.attestations = Some("failed, so nothing was uploaded".to_owned());
-            })?;
+    let started = Instant::now();
+    let existing = sort_out_existing(&uploader, dists, projects, report).await;
+    report.phases.record("upload", started);
+    let (to_upload, new_releases) = existing?;
+    let started = Instant::now();
+    let attested = attest::attest(settings, runner, &client, &authenticator, &to_upload).await;
+    report.phases.record("attest", started);
+    let (attestations, attestation_status) = attested.inspect_err(|_| {
+        report.attestations = Some("failed, so nothing was uploaded".to_owned());
+    })?;
     report.attestations = attestation_status;
-    upload_plan::upload_all(
+    let started = Instant::now();
+    let upload_result = upload_plan::upload_all(
         &uploader,
         settings.upload_concurrency,
         &to_upload,
@@ -131,18 +146,22 @@ async fn publish(
         &attestations,
         report,
     )
-    .await?;
+    .await;
+    report.phases.record("upload", started);
+    upload_result?;
+    let started = Instant::now();
     report.confirmed = confirm_uploads(&uploader, dists, projects, &report.uploaded()).await;
+    report.phases.record("confirm", started);
     let differing = report.skipped_different();
     if !differing.is_empty() && gate.will_release() {
         return Err(ReleaseWithheld { files: differing }.into());
     }
 
     let publication = release::Publication::new(report, dists);
-    match release::publish(settings, runner, &client, &publication, gate)
-        .await
-        .map_err(|source| ReleaseFailed { source })?
-    {
+    let started = Instant::now();
+    let released = release::publish(settings, runner, &client, &publication, gate).await;
+    report.phases.record("release", started);
+    match released.map_err(|source| ReleaseFailed { source })? {
         release::Released::Made(outcome) => report.release = Some(outcome),
         release::Released::Skipped(reason) => report.release_skipped = Some(reason),
         release::Released::NotWanted => {}

@@ -85,6 +85,8 @@ pub struct Report {
     /// Whether the version is a pre-release (the `prerelease` output when no release is made).
     pub prerelease: Option<bool>,
     pub dry_run: bool,
+    /// The wall time of each phase, for the summary.
+    pub phases: crate::timing::Phases,
 }
 
 /// What reading the index back after the uploads showed.
@@ -518,6 +520,7 @@ impl Report {
                 }
             ));
         }
+        text.push_str(&self.phases.markdown());
         text
     }
 }

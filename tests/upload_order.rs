@@ -156,6 +156,32 @@ fn a_new_release_gets_its_first_file_alone_then_the_other_wheels_together_then_t
         run.stdout
     );
     assert_eq!(server.stored().len(), 7);
+
+    // The step summary says where the time went: the upload phase held the three rounds of
+    // 300 ms (the first file, the other wheels, the sdist).
+    let table: Vec<&str> = run
+        .summary
+        .lines()
+        .skip_while(|line| !line.starts_with("| wall time |"))
+        .take(3)
+        .collect();
+    assert_eq!(
+        table.first().copied(),
+        Some("| wall time | verify | authenticate | attest | upload | confirm | release | total |"),
+        "{}",
+        run.summary
+    );
+    let seconds: Vec<f64> = table[2]
+        .split('|')
+        .filter_map(|cell| cell.trim().strip_suffix(" s")?.parse().ok())
+        .collect();
+    assert_eq!(seconds.len(), 7, "{}", run.summary);
+    assert!(
+        seconds[3] >= 3.0 * HOLD.as_secs_f64(),
+        "upload: {}\n{}",
+        seconds[3],
+        run.summary
+    );
 }
 
 #[test]
