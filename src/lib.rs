@@ -68,7 +68,7 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
             &runner,
             &release::Publication::new(&report, &dists),
         );
-        Ok(())
+        prove_publisher(&settings, &runner, &mut report).await
     } else {
         publish(&settings, &runner, &dists, &projects, &mut report).await
     };
@@ -85,6 +85,37 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
             Err(error)
         }
     }
+}
+
+/// The dry run's check of Trusted Publishing (README, "Prove the setup with a dry run"): with
+/// the job's OIDC token, a token is minted and discarded and whom the index accepted is
+/// reported; a refusal fails the dry run with the real run's diagnosis. No dist is sent.
+async fn prove_publisher(
+    settings: &Settings,
+    runner: &Runner,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    if !settings.trusted_publishing() {
+        return Ok(());
+    }
+    let client = http::client()?;
+    let started = Instant::now();
+    let proof = auth::prove_trusted_publishing(settings, runner, &client, &report.name).await;
+    report.phases.record("authenticate", started);
+    match proof? {
+        auth::Proof::Accepted(index, identity) => {
+            let text = format!(
+                "the index at {} accepted this job as publisher ({identity}); the token it minted was discarded, and nothing was uploaded",
+                http::display_url(&index)
+            );
+            Console::line(&format!("Trusted Publishing works: {text}"));
+            report.publisher_proof = Some(text);
+        }
+        auth::Proof::NoOidcToken => Console::line(
+            "Trusted Publishing not checked: this job has no OIDC token (in GitHub Actions, `permissions: id-token: write` lets the dry run exchange one with the index to prove the publisher)",
+        ),
+    }
+    Ok(())
 }
 
 /// Authenticate, sort out what the index already has, attest, upload, confirm, release; the

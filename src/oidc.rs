@@ -7,6 +7,7 @@
 
 pub mod audience;
 mod error;
+mod identity;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +19,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
 
 pub use self::error::{MintErrorItem, OidcError, Rejection};
+pub use self::identity::Identity;
 use crate::actions::{Console, Runner};
 use crate::auth::Credentials;
 use crate::http::error_chain;
@@ -73,6 +75,8 @@ pub struct TrustedPublisher {
     project: String,
     current: tokio::sync::Mutex<Current>,
     warned_reusable: AtomicBool,
+    /// Whom the index accepted, from the claims of the last OIDC token it exchanged.
+    accepted: std::sync::Mutex<Option<Identity>>,
 }
 
 /// The token in use, or why none could be minted.
@@ -127,10 +131,20 @@ impl TrustedPublisher {
             project: project.to_owned(),
             current: tokio::sync::Mutex::new(Current::default()),
             warned_reusable: AtomicBool::new(false),
+            accepted: std::sync::Mutex::new(None),
         };
         let minted = publisher.mint().await?;
         publisher.current.lock().await.token = Some(minted);
         Ok(publisher)
+    }
+
+    /// Whom the index accepted as publisher at the last mint (the exchanged token's claims).
+    #[must_use]
+    pub fn identity(&self) -> Option<Identity> {
+        self.accepted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Credentials for the next upload request: the current token, or a fresh one when it is
@@ -197,6 +211,12 @@ impl TrustedPublisher {
             self.warn_if_reusable_workflow(&jwt);
             match self.exchange(&url, &jwt).await? {
                 Exchange::Minted(minted) => {
+                    *self
+                        .accepted
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        decode_claims(jwt.expose_secret())
+                            .map(|claims| Identity::from_claims(&claims));
                     if let Some(left) = minted.left(std::time::Instant::now()) {
                         tracing::debug!("minted a PyPI token valid for {}s", left.as_secs());
                     } else {

@@ -87,6 +87,8 @@ pub struct Report {
     pub dry_run: bool,
     /// The wall time of each phase, for the summary.
     pub phases: crate::timing::Phases,
+    /// The dry run's proof of Trusted Publishing: whom the index accepted.
+    pub publisher_proof: Option<String>,
 }
 
 /// What reading the index back after the uploads showed.
@@ -473,6 +475,12 @@ impl Report {
             text.push_str(&format!(
                 "\nAttestations: {}\n",
                 markdown::text(attestations)
+            ));
+        }
+        if let Some(proof) = &self.publisher_proof {
+            text.push_str(&format!(
+                "\nTrusted Publishing works: {}\n",
+                markdown::text(proof)
             ));
         }
         if !self.publisher_links.is_empty() {
