@@ -335,7 +335,7 @@ def main():
     parser.add_argument("--latency-tools", default=LATENCY_TOOLS, help="for the cases through the latency proxy")
     parser.add_argument("--hold-ms", type=float, help="override the upload hold of the latency cases")
     parser.add_argument("--rounds", default=DEFAULT_ROUNDS)
-    parser.add_argument("--concurrency", type=int, default=4, help="the binary's default upload-concurrency")
+    parser.add_argument("--concurrency", type=int, default=10, help="the binary's default upload-concurrency")
     parser.add_argument("--out", help="write the Markdown table here")
     args = parser.parse_args()
     rounds = dict(item.split("=") for item in DEFAULT_ROUNDS.split(","))
