@@ -61,7 +61,8 @@ for python in ["cp39", "cp310", "cp311", "cp312", "cp313", "cp314", "cp313t", "c
         write(small / f"demo_hatch-1.0.0-{tag}.whl", members)
         count += 1
 members = dict(base)
-members["demo_hatch/_native.so"] = os.urandom(100 * 1024 * 1024)
+# 100 MB (10^8 bytes): under PyPI's 100 MiB file limit, which verification enforces.
+members["demo_hatch/_native.so"] = os.urandom(100_000_000)
 members[f"{info}/WHEEL"] = (
     b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: false\n"
     b"Tag: cp312-cp312-manylinux_2_28_x86_64\n\n"

@@ -42,6 +42,8 @@ pub enum InputKind {
 
 pub const DEFAULT_REPOSITORY_URL: &str = "https://upload.pypi.org/legacy/";
 pub const DEFAULT_FULCIO_URL: &str = "https://fulcio.sigstore.dev";
+/// `PyPI`'s default per-file limit (Warehouse `MAX_FILESIZE`).
+pub const DEFAULT_FILE_SIZE_LIMIT: u64 = 100 * 1024 * 1024;
 pub const DEFAULT_REKOR_URL: &str = "https://rekor.sigstore.dev";
 
 pub const INPUTS: &[InputSpec] = &[
@@ -193,6 +195,13 @@ pub const INPUTS: &[InputSpec] = &[
         alias: None,
     },
     InputSpec {
+        name: "file-size-limit",
+        default: "100 MiB",
+        description: "Largest dist PyPI and TestPyPI accept for this project: 100 MiB unless PyPI raised the project's limit on request (https://pypi.org/help/#file-size-limit); then set the new limit, e.g. `200 MiB`. Checked before anything is sent.",
+        kind: InputKind::Text,
+        alias: None,
+    },
+    InputSpec {
         name: "fulcio-url",
         default: DEFAULT_FULCIO_URL,
         description: "Fulcio (Sigstore certificate authority) base URL. Setting it allows attestations for any index.",
@@ -328,6 +337,8 @@ pub struct Settings {
     pub check_version: bool,
     pub dry_run: bool,
     pub upload_concurrency: usize,
+    /// The largest dist `PyPI` / `TestPyPI` take for this project, in bytes (`file-size-limit`).
+    pub file_size_limit: u64,
     pub fulcio_url: Url,
     pub rekor_url: Url,
     /// `fulcio-url` or `rekor-url` was set explicitly (allows attestations for any index).
@@ -715,6 +726,7 @@ impl Settings {
                 )
             })?;
 
+        let file_size_limit = parse_size("file-size-limit", &text("file-size-limit"))?;
         let fulcio_url = parse_url("fulcio-url", &text("fulcio-url"))?;
         let rekor_url = parse_url("rekor-url", &text("rekor-url"))?;
         // The runner passes action.yml's defaults as values: only a different URL counts.
@@ -744,6 +756,7 @@ impl Settings {
             check_version: boolean("check-version")?,
             dry_run: boolean("dry-run")?,
             upload_concurrency,
+            file_size_limit,
             fulcio_url,
             rekor_url,
             sigstore_overridden,
@@ -759,6 +772,36 @@ impl Settings {
             && self.user == "__token__"
             && url_credentials(&self.repository_url).is_none()
     }
+}
+
+/// A size like `100 MiB`, `1 GiB` or `200` (MiB). `MB` and `GB` are read as `PyPI` writes them
+/// in its limits and errors: powers of 1024.
+fn parse_size(input: &str, value: &str) -> Result<u64, InputError> {
+    const MIB: u64 = 1024 * 1024;
+    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    let split = compact
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(compact.len());
+    let (number, unit) = compact.split_at(split);
+    let scale = match unit.to_ascii_lowercase().as_str() {
+        "" | "mib" | "mb" => Some(MIB),
+        "gib" | "gb" => Some(1024 * MIB),
+        _ => None,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .zip(scale)
+        .and_then(|(number, scale)| number.checked_mul(scale))
+        .filter(|bytes| *bytes >= MIB)
+        .ok_or_else(|| {
+            InputError::new(
+                input,
+                format!(
+                    "`{value}` is not a size; write the limit PyPI set for the project, like `200 MiB` or `1 GiB` (the default is `100 MiB`)"
+                ),
+            )
+        })
 }
 
 /// Whether a URL input names another service than its default (the runner passes action.yml's
@@ -976,6 +1019,45 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "input `verify-metadata`: `maybe` is not a boolean; use true or false (yes/no and 1/0 work too)"
+        );
+    }
+
+    #[test]
+    fn file_size_limits_read_as_pypi_writes_them() {
+        const MIB: u64 = 1024 * 1024;
+        for (value, bytes) in [
+            ("100 MiB", 100 * MIB),
+            ("200MB", 200 * MIB),
+            ("1 GiB", 1024 * MIB),
+            ("2gb", 2048 * MIB),
+            ("150", 150 * MIB),
+        ] {
+            assert_eq!(
+                parse_size("file-size-limit", value).unwrap(),
+                bytes,
+                "{value}"
+            );
+        }
+        for value in [
+            "",
+            "big",
+            "0",
+            "1.5 GiB",
+            "100 KiB",
+            "-5 MiB",
+            "99999999999999 GiB",
+        ] {
+            let error = parse_size("file-size-limit", value).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("input `file-size-limit`: `{value}` is not a size")),
+                "{error}"
+            );
+        }
+        assert_eq!(
+            parse_size("file-size-limit", default_of("file-size-limit")).unwrap(),
+            DEFAULT_FILE_SIZE_LIMIT
         );
     }
 

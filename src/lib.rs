@@ -226,7 +226,7 @@ fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
         Console::notice(
             "Ignored file",
             &format!(
-                "{} is not a dist (*.whl, *.tar.gz, *.zip); ignored",
+                "{} is not a dist (*.whl, *.tar.gz); ignored",
                 path.display()
             ),
         );
@@ -242,7 +242,8 @@ fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
     }
     let results = parallel_map(&discovery.dists, |path| dist::load(path));
     let mut dists = Vec::new();
-    let mut errors = Vec::new();
+    // Entries named like dists that are not regular files, reported with everything else.
+    let mut errors = discovery.refused;
     for result in results {
         match result {
             Ok(dist) => dists.push(dist),

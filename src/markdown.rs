@@ -96,6 +96,27 @@ pub fn link(label: &str, url: &str) -> String {
     }
 }
 
+/// One of this program's own messages, which mark code with backticks (`` `release: false` ``)
+/// and may quote untrusted values (a tag) outside them: each backticked part becomes a code
+/// span of [`code`], the rest goes through [`text`]. An unpaired backtick stays text.
+#[must_use]
+pub fn message(ours: &str) -> String {
+    let parts: Vec<&str> = ours.split('`').collect();
+    let paired = parts.len() % 2 == 1;
+    let mut rendered = String::with_capacity(ours.len() + 16);
+    for (at, part) in parts.iter().enumerate() {
+        if at % 2 == 1 && paired {
+            rendered.push_str(&code(part));
+        } else {
+            if at % 2 == 1 {
+                rendered.push_str(&text("`"));
+            }
+            rendered.push_str(&text(part));
+        }
+    }
+    rendered
+}
+
 fn longest_run(text: &str, of: char) -> usize {
     let mut longest = 0;
     let mut current = 0;
@@ -127,6 +148,15 @@ mod tests {
         assert_eq!(code_in_table("a`b|c"), "``a`b\\|c``");
         assert_eq!(code_in_table("`x"), "`` `x ``");
         assert_eq!(code_block("x\n````\ny"), "`````text\nx\n````\ny\n`````");
+    }
+
+    #[test]
+    fn our_messages_keep_their_code_spans_and_escape_the_rest() {
+        assert_eq!(
+            message("no release for v1<b>: set `release: false`"),
+            "no release for v1&lt;b&gt;: set `release: false`"
+        );
+        assert_eq!(message("odd ` tick *x*"), "odd \\` tick \\*x\\*");
     }
 
     #[test]

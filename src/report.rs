@@ -474,7 +474,7 @@ impl Report {
         if let Some(attestations) = &self.attestations {
             text.push_str(&format!(
                 "\nAttestations: {}\n",
-                markdown::text(attestations)
+                markdown::message(attestations)
             ));
         }
         if let Some(proof) = &self.publisher_proof {
@@ -497,14 +497,14 @@ impl Report {
             let rendered = match skipped.split_once(yaml) {
                 Some((before, after)) => format!(
                     "{}\n\n```yaml\n{}\n```\n\n{}",
-                    markdown::text(before.trim()),
+                    markdown::message(before.trim()),
                     yaml.lines()
                         .map(|line| line.strip_prefix("  ").unwrap_or(line))
                         .collect::<Vec<_>>()
                         .join("\n"),
-                    markdown::text(after.trim())
+                    markdown::message(after.trim())
                 ),
-                None => markdown::text(skipped),
+                None => markdown::message(skipped),
             };
             text.push_str(&format!("\n**No GitHub release**: {rendered}\n"));
         }

@@ -202,6 +202,7 @@ fn the_binary_reads_every_input_under_its_action_yml_name() {
         ("check-version", "maybe"),
         ("dry-run", "maybe"),
         ("upload-concurrency", "0"),
+        ("file-size-limit", "big"),
         ("fulcio-url", "not a url"),
         ("rekor-url", "not a url"),
     ]

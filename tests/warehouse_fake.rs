@@ -432,7 +432,7 @@ fn file_and_archive_rules_are_pypis() {
         |path: &str| std::fs::read(repo_root().join("tests/fixtures/dists").join(path)).unwrap();
     let mut trailing = sample(WHEEL);
     trailing.extend_from_slice(b"appended after the end of the archive");
-    let zip_sdist = fixture("two-sdists/demo_hatch-1.0.0.zip");
+    let zip_sdist = fixture("sdist-zip/demo_hatch-1.0.0.zip");
     let linux = fixture("wheel-linux-platform/demo_setuptools-1.0.0-cp312-cp312-linux_x86_64.whl");
     let wheel = sample(WHEEL);
     let cases: Vec<(&str, &str, &str, Vec<u8>, &str)> = vec![

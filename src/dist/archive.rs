@@ -1,25 +1,71 @@
-//! What wheels and sdists share: the limits that keep a hostile archive from exhausting memory
-//! or time, member path safety, and the findings the checks produce.
+//! What wheels and sdists share: `PyPI`'s archive limits, the limits of our own that keep a
+//! hostile archive from exhausting memory or time, member path safety, and the findings.
 
-use std::cell::Cell;
-use std::io::Read;
-use std::rc::Rc;
+use std::borrow::Cow;
+
+/// `PyPI`'s zip bomb rule (Warehouse `forklift/legacy.py` `COMPRESSION_RATIO_*`): a zip whose
+/// members declare more than 64 MiB in total, and more than 50 times the file's size (a float
+/// ratio, so 50.5 is over), is refused. Warehouse applies it to zips only.
+pub const PYPI_RATIO_MIN_UNPACKED: u64 = 64 * 1024 * 1024;
+pub const PYPI_MAX_RATIO: u64 = 50;
+
+/// Whether `unpacked` bytes declared in a `packed`-byte zip break `PyPI`'s ratio rule.
+/// `unpacked / packed > 50` in exact integer arithmetic (Warehouse divides as floats).
+#[must_use]
+pub fn pypi_ratio_exceeded(unpacked: u64, packed: u64) -> bool {
+    unpacked > PYPI_RATIO_MIN_UNPACKED
+        && u128::from(unpacked) > u128::from(PYPI_MAX_RATIO) * u128::from(packed)
+}
+
+// Our own limits, stricter than PyPI on purpose (README, "Stricter than PyPI on purpose"):
+// verification must end in bounded memory and time whatever the input.
 
 /// More members than this is an error (a real dist has hundreds, a huge one tens of thousands).
 pub const MAX_ENTRIES: usize = 100_000;
 
-/// Warehouse's zip bomb rule (`forklift/legacy.py`): an archive unpacking to more than 64 MiB
-/// and more than 50 times its own size is refused.
-pub const RATIO_MIN_UNPACKED: u64 = 64 * 1024 * 1024;
-pub const MAX_RATIO: u64 = 50;
+/// A member name longer than this cannot be unpacked (Linux `PATH_MAX`): refused, and never
+/// copied whole into a message.
+pub const MAX_NAME_BYTES: usize = 4096;
+
+/// A zip's central directory, or all of a tar's member names together: what the checks keep
+/// in memory per archive (a wheel with 100 000 members has about 10 MiB).
+pub const MAX_DIRECTORY_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A tar extension record (GNU long name or link, PAX header) larger than this is refused
+/// before it is read into memory; real ones are a few hundred bytes.
+pub const MAX_HEADER_RECORD_BYTES: u64 = 1024 * 1024;
+
+/// An sdist may unpack to this much, or to [`SDIST_MAX_RATIO`] times its size if that is more.
+/// `PyPI` has no limit for tar (Warehouse notes it as a TODO); we stop a gzip bomb here.
+pub const SDIST_MIN_UNPACKED_LIMIT: u64 = 1024 * 1024 * 1024;
+pub const SDIST_MAX_RATIO: u64 = 100;
+
+/// The most an sdist of `packed` bytes may unpack to.
+#[must_use]
+pub fn sdist_unpacked_limit(packed: u64) -> u64 {
+    packed
+        .saturating_mul(SDIST_MAX_RATIO)
+        .max(SDIST_MIN_UNPACKED_LIMIT)
+}
 
 /// The buffer every member is streamed through.
 pub const BUFFER_BYTES: usize = 128 * 1024;
 
-/// Whether `unpacked` bytes from a `packed`-byte archive exceed what `PyPI` accepts.
+/// Member names, link targets and other archive text in messages: at most this many bytes.
+const SHOWN_BYTES: usize = 160;
+
+/// Archive text for a message: whole when short, else its start and its length, so a hostile
+/// name never becomes a megabyte line in the log.
 #[must_use]
-pub fn exceeds_ratio(unpacked: u64, packed: u64) -> bool {
-    unpacked > RATIO_MIN_UNPACKED && unpacked / packed.max(1) > MAX_RATIO
+pub fn shorten(text: &str) -> Cow<'_, str> {
+    if text.len() <= SHOWN_BYTES {
+        return Cow::Borrowed(text);
+    }
+    let mut end = SHOWN_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}... ({} bytes)", &text[..end], text.len()))
 }
 
 /// Whether a finding must stop the upload, or is advice.
@@ -51,7 +97,7 @@ impl Finding {
         Self {
             severity: Severity::Error,
             category: Category::Structure,
-            member: member.map(str::to_owned),
+            member: member.map(|member| shorten(member).into_owned()),
             message: message.into(),
         }
     }
@@ -152,33 +198,6 @@ pub fn resolve(base: &str, target: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// A reader that counts the bytes passing through it (compressed or unpacked side).
-pub struct Counting<R> {
-    inner: R,
-    count: Rc<Cell<u64>>,
-}
-
-impl<R> Counting<R> {
-    pub fn new(inner: R) -> (Self, Rc<Cell<u64>>) {
-        let count = Rc::new(Cell::new(0));
-        (
-            Self {
-                inner,
-                count: Rc::clone(&count),
-            },
-            count,
-        )
-    }
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.inner.read(buffer)?;
-        self.count.set(self.count.get() + read as u64);
-        Ok(read)
-    }
-}
-
 /// Human size for messages.
 #[must_use]
 pub fn human(bytes: u64) -> String {
@@ -214,8 +233,23 @@ mod tests {
 
     #[test]
     fn ratio_rule_matches_warehouse() {
-        assert!(!exceeds_ratio(60 * 1024 * 1024, 1));
-        assert!(exceeds_ratio(100 * 1024 * 1024, 1024));
-        assert!(!exceeds_ratio(100 * 1024 * 1024, 10 * 1024 * 1024));
+        const MIB: u64 = 1024 * 1024;
+        // Only past 64 MiB unpacked, however high the ratio.
+        assert!(!pypi_ratio_exceeded(64 * MIB, 1));
+        assert!(pypi_ratio_exceeded(64 * MIB + 1, 1));
+        assert!(pypi_ratio_exceeded(100 * MIB, 1024));
+        assert!(!pypi_ratio_exceeded(100 * MIB, 10 * MIB));
+        // A float ratio: 50.5 is over 50 (an integer division would say 50).
+        assert!(pypi_ratio_exceeded(101 * MIB, 2 * MIB));
+        assert!(!pypi_ratio_exceeded(100 * MIB, 2 * MIB));
+    }
+
+    #[test]
+    fn long_text_is_shortened() {
+        assert_eq!(shorten("pkg/mod.py"), "pkg/mod.py");
+        let long = "é".repeat(5000);
+        let shown = shorten(&long);
+        assert!(shown.len() < 200, "{shown}");
+        assert!(shown.ends_with("... (10000 bytes)"), "{shown}");
     }
 }

@@ -57,7 +57,7 @@ impl DistFilename {
         let kind = DistKind::from_file_name(file_name).ok_or_else(|| {
             DistError::invalid(
                 file_name,
-                "not a dist: the name must end in .whl, .tar.gz or .zip",
+                "not a dist: the name must end in .whl or .tar.gz",
             )
         })?;
         match kind {
@@ -165,9 +165,59 @@ impl DistFilename {
                 ),
             ));
         }
+        self.check_extension(&mut findings);
         match self.kind {
             DistKind::Wheel => self.check_wheel(&mut findings),
             DistKind::Sdist => self.check_sdist(version.as_ref(), &mut findings),
+        }
+        findings
+    }
+
+    /// `PyPI` matches extensions case-sensitively (Warehouse `_validate_filename`): `.WHL` is
+    /// refused. Discovery finds any case so this says how to fix it.
+    fn check_extension(&self, findings: &mut Vec<Finding>) {
+        for extension in [".whl", ".tar.gz"] {
+            let name = &self.file_name;
+            if has_suffix(name, extension) && !name.ends_with(extension) {
+                let found = &name[name.len() - extension.len()..];
+                findings.push(Finding::error(
+                    None,
+                    format!(
+                        "the extension `{found}` must be written `{extension}`: PyPI refuses other cases (\"Invalid file extension\"). Rename the file"
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// What `PyPI` and `TestPyPI` check of the name alone: platform tags from their list, and
+    /// a wheel name short enough to store beside its `.metadata` file.
+    #[must_use]
+    pub fn pypi_findings(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        if self.kind != DistKind::Wheel {
+            return findings;
+        }
+        let platforms = self.platform_tag.as_deref().unwrap_or_default();
+        for platform in platforms
+            .split('.')
+            .filter(|p| !super::platform::pypi_platform_supported(p))
+        {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "PyPI refuses the platform tag `{platform}` (\"unsupported platform tag\"); repair the wheel for a portable platform (auditwheel for manylinux/musllinux, delocate for macOS), e.g. with cibuildwheel"
+                ),
+            ));
+        }
+        if self.file_name.len() > MAX_PYPI_WHEEL_NAME_BYTES {
+            findings.push(Finding::error(
+                None,
+                format!(
+                    "the file name is {} bytes long: PyPI refuses wheel names over {MAX_PYPI_WHEEL_NAME_BYTES} bytes (\"Filename is too long\": it stores `<name>.metadata` beside the file, and a file name has at most 255 bytes). Use fewer compressed tags in the name (`wheel tags`)",
+                    self.file_name.len()
+                ),
+            ));
         }
         findings
     }
@@ -216,16 +266,22 @@ impl DistFilename {
     }
 
     fn check_sdist(&self, version: Option<&Version>, findings: &mut Vec<Finding>) {
+        let expected =
+            version.map(|version| format!("{}-{version}.tar.gz", escape_name(&self.name)));
         if has_suffix(&self.file_name, ".zip") {
-            findings.push(Finding::warning(
+            let wanted = expected.as_deref().unwrap_or("{name}-{version}.tar.gz");
+            findings.push(Finding::error(
                 None,
-                "a legacy .zip sdist: PEP 625 sdists are .tar.gz and PyPI refuses new .zip sdists; build one with `python -m build --sdist`",
+                format!(
+                    "a .zip sdist: PyPI refuses it (PEP 625: an sdist is a gzip tar named `{wanted}`). Build that with `python -m build --sdist` and delete the .zip"
+                ),
             ));
             return;
         }
-        let Some(version) = version else { return };
-        let expected = format!("{}-{version}.tar.gz", escape_name(&self.name));
-        if self.file_name != expected {
+        let Some(expected) = expected else { return };
+        // The extension's case is reported by itself (`check_extension`).
+        let stem = &self.file_name[..self.file_name.len() - ".tar.gz".len()];
+        if stem != &expected[..expected.len() - ".tar.gz".len()] {
             findings.push(Finding::error(
                 None,
                 format!(
@@ -257,81 +313,9 @@ pub fn valid_project_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-/// Whether `PyPI` accepts a wheel platform tag (Warehouse `forklift/legacy.py`
-/// `_valid_platform_tag`): a Linux wheel must be manylinux/musllinux, macOS and iOS/Android
-/// tags need known architectures. `linux_x86_64` (a wheel not repaired by auditwheel) is refused.
-#[must_use]
-pub fn pypi_platform_supported(tag: &str) -> bool {
-    const STATIC: [&str; 18] = [
-        "any",
-        "win32",
-        "win_arm64",
-        "win_amd64",
-        "win_ia64",
-        "manylinux1_x86_64",
-        "manylinux1_i686",
-        "manylinux2010_x86_64",
-        "manylinux2010_i686",
-        "manylinux2014_x86_64",
-        "manylinux2014_i686",
-        "manylinux2014_aarch64",
-        "manylinux2014_armv7l",
-        "manylinux2014_ppc64",
-        "manylinux2014_ppc64le",
-        "manylinux2014_s390x",
-        "linux_armv6l",
-        "linux_armv7l",
-    ];
-    const MAC_ARCHES: [&str; 11] = [
-        "ppc",
-        "ppc64",
-        "i386",
-        "x86_64",
-        "arm64",
-        "intel",
-        "fat",
-        "fat3",
-        "fat64",
-        "universal",
-        "universal2",
-    ];
-    const LINUX_ARCHES: [&str; 7] = [
-        "x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64",
-    ];
-    let numeric = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    let versioned = |rest: &str| -> Option<(String, String, String)> {
-        let mut parts = rest.splitn(3, '_');
-        let (major, minor, arch) = (parts.next()?, parts.next()?, parts.next()?);
-        (numeric(major) && numeric(minor))
-            .then(|| (major.to_owned(), minor.to_owned(), arch.to_owned()))
-    };
-    if STATIC.contains(&tag) {
-        return true;
-    }
-    if let Some((major, minor, arch)) = tag.strip_prefix("macosx_").and_then(versioned) {
-        let major_ok =
-            major == "10" || (major.parse::<u32>().is_ok_and(|m| m >= 11) && minor == "0");
-        return major_ok && MAC_ARCHES.contains(&arch.as_str());
-    }
-    if let Some((_, _, arch)) = tag.strip_prefix("manylinux_").and_then(versioned) {
-        return LINUX_ARCHES.contains(&arch.as_str()) || arch == "ppc64";
-    }
-    if let Some((_, _, arch)) = tag.strip_prefix("musllinux_").and_then(versioned) {
-        return LINUX_ARCHES.contains(&arch.as_str());
-    }
-    if let Some((_, _, rest)) = tag.strip_prefix("ios_").and_then(versioned) {
-        return rest.rsplit_once('_').is_some_and(|(arch, sdk)| {
-            matches!(arch, "arm64" | "x86_64") && matches!(sdk, "iphoneos" | "iphonesimulator")
-        });
-    }
-    if let Some((api, arch)) = tag
-        .strip_prefix("android_")
-        .and_then(|rest| rest.split_once('_'))
-    {
-        return numeric(api) && matches!(arch, "armeabi_v7a" | "arm64_v8a" | "x86" | "x86_64");
-    }
-    false
-}
+/// `PyPI` refuses wheel file names longer than this (Warehouse writes `<name>.metadata`, and a
+/// file name has at most 255 bytes).
+pub const MAX_PYPI_WHEEL_NAME_BYTES: usize = 255 - ".metadata".len();
 
 /// Case-insensitive suffix test (`.WHL` is a wheel too).
 #[must_use]
@@ -392,27 +376,40 @@ mod tests {
     }
 
     #[test]
-    fn pypi_platform_tags() {
-        for tag in [
-            "any",
-            "manylinux_2_17_x86_64",
-            "musllinux_1_2_aarch64",
-            "macosx_10_9_x86_64",
-            "macosx_11_0_arm64",
-            "win_amd64",
-            "ios_13_0_arm64_iphoneos",
-            "android_21_arm64_v8a",
-        ] {
-            assert!(pypi_platform_supported(tag), "{tag}");
-        }
-        for tag in [
-            "linux_x86_64",
-            "macosx_11_1_arm64",
-            "manylinux_2_17_sparc",
-            "freebsd_14_amd64",
-        ] {
-            assert!(!pypi_platform_supported(tag), "{tag}");
-        }
+    fn extensions_are_case_sensitive_and_zip_sdists_refused() {
+        let messages = |name: &str| -> Vec<String> {
+            DistFilename::parse(name)
+                .unwrap()
+                .check()
+                .into_iter()
+                .map(|f| f.message)
+                .collect()
+        };
+        assert!(messages("demo-1.0-py3-none-any.WHL")[0].contains("`.WHL` must be written `.whl`"));
+        assert!(messages("demo-1.0.TAR.GZ")[0].contains("`.TAR.GZ` must be written `.tar.gz`"));
+        assert_eq!(messages("demo-1.0.TAR.GZ").len(), 1);
+        assert!(messages("demo-1.0.zip")[0].contains("a .zip sdist: PyPI refuses it"));
+        assert!(messages("demo-1.0.zip")[0].contains("`demo-1.0.tar.gz`"));
+    }
+
+    #[test]
+    fn pypi_refuses_long_wheel_names() {
+        let tags = ["manylinux_2_17_x86_64"; 11].join(".");
+        let name = format!("demo-1.0-cp312-cp312-{tags}.whl");
+        assert!(name.len() > MAX_PYPI_WHEEL_NAME_BYTES);
+        let findings = DistFilename::parse(&name).unwrap().pypi_findings();
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("over 246 bytes"));
+        let short = format!(
+            "demo-1.0-cp312-cp312-{}.whl",
+            ["manylinux_2_17_x86_64"; 9].join(".")
+        );
+        assert!(
+            DistFilename::parse(&short)
+                .unwrap()
+                .pypi_findings()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -3,16 +3,23 @@
 
 pub mod archive;
 pub mod description;
+pub mod discover;
+pub mod entry_points;
 pub mod filename;
+pub mod gzip;
 pub mod metadata;
+pub mod platform;
 pub mod record;
 pub mod rst;
 pub mod rules;
+pub mod scan;
 pub mod sdist;
+pub mod tar_stream;
 pub mod verify;
 pub mod wheel;
+pub mod zipdir;
+pub mod zipframe;
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -22,6 +29,7 @@ use blake2::{Blake2b, Digest as _};
 use sha2::Sha256;
 
 pub use archive::{Category, Finding, Inspection, Severity};
+pub use discover::{Discovery, discover};
 pub use filename::{DistFilename, DistKind};
 pub use metadata::CoreMetadata;
 
@@ -113,154 +121,69 @@ impl Dist {
     }
 }
 
-/// What discovery found in packages-dir.
-#[derive(Debug, Default)]
-pub struct Discovery {
-    /// Dist files, unique by file name, sorted: wheels first, then sdists.
-    pub dists: Vec<PathBuf>,
-    /// Other files, listed to the user and ignored.
-    pub ignored: Vec<PathBuf>,
-    /// Same file name found twice with the same content: the extra copies, ignored.
-    pub duplicates: Vec<PathBuf>,
-}
-
-const MAX_DEPTH: usize = 8;
-const MAX_FILES: usize = 100_000;
-
-/// Find `*.whl`, `*.tar.gz` and `*.zip` below `dir` (subfolders too: `download-artifact`
-/// without `merge-multiple` puts each artifact in a folder of its own).
-pub fn discover(dir: &Path) -> anyhow::Result<Discovery> {
-    let mut found = Vec::new();
-    let mut ignored = Vec::new();
-    walk(dir, 0, &mut found, &mut ignored)?;
-    found.sort();
-    ignored.sort();
-
-    let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut duplicates = Vec::new();
-    for path in found {
-        let name = file_name(&path);
-        if let Some(first) = by_name.get(&name) {
-            if same_content(first, &path)? {
-                duplicates.push(path);
-                continue;
-            }
-            anyhow::bail!(
-                "{name} is in packages-dir twice with different content: {} and {}; remove the stale copy (an old build or a second artifact) and publish exactly one",
-                first.display(),
-                path.display()
-            );
-        }
-        by_name.insert(name, path);
-    }
-    if by_name.is_empty() {
-        let extra = if ignored.is_empty() {
-            "it is empty".to_owned()
-        } else {
-            format!(
-                "it holds only other files ({})",
-                ignored
-                    .iter()
-                    .map(|p| file_name(p))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        anyhow::bail!(
-            "no dists (*.whl, *.tar.gz, *.zip) found in packages-dir `{}`: {extra}; build them first (`python -m build`) or point packages-dir at them",
-            dir.display()
-        );
-    }
-    let mut dists: Vec<PathBuf> = by_name.into_values().collect();
-    dists.sort_by_key(|path| {
-        (
-            !filename::has_suffix(&file_name(path), ".whl"),
-            file_name(path),
-        )
-    });
-    Ok(Discovery {
-        dists,
-        ignored,
-        duplicates,
-    })
-}
-
-fn walk(
-    dir: &Path,
-    depth: usize,
-    found: &mut Vec<PathBuf>,
-    ignored: &mut Vec<PathBuf>,
-) -> anyhow::Result<()> {
-    if depth > MAX_DEPTH {
-        return Ok(());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|error| DistError::io(dir, error))?;
-    for entry in entries {
-        let entry = entry.map_err(|error| DistError::io(dir, error))?;
-        let path = entry.path();
-        let file_type = entry
-            .file_type()
-            .map_err(|error| DistError::io(&path, error))?;
-        if found.len() + ignored.len() > MAX_FILES {
-            anyhow::bail!(
-                "packages-dir `{}` holds more than {MAX_FILES} files; point it at the folder with the dists only",
-                dir.display()
-            );
-        }
-        let name = file_name(&path);
-        if file_type.is_dir() {
-            if !name.starts_with('.') {
-                walk(&path, depth + 1, found, ignored)?;
-            }
-        } else if DistKind::from_file_name(&name).is_some() {
-            found.push(path);
-        } else {
-            ignored.push(path);
-        }
-    }
-    Ok(())
-}
-
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
-fn same_content(a: &Path, b: &Path) -> anyhow::Result<bool> {
-    let size = |path: &Path| {
-        std::fs::metadata(path)
-            .map(|m| m.len())
-            .map_err(|error| DistError::io(path, error))
-    };
-    if size(a)? != size(b)? {
-        return Ok(false);
-    }
-    Ok(digest_file(a)?.sha256 == digest_file(b)?.sha256)
-}
-
 /// sha256 and blake2b-256 of a file in one streaming pass with a fixed buffer. (No md5: `PyPI`
 /// does not need it, and it cost about 40% of the verification CPU of a large wheel.)
 pub fn digest_file(path: &Path) -> Result<Digests, DistError> {
-    let mut file = File::open(path).map_err(|error| DistError::io(path, error))?;
+    let (file, size) = open_regular(path)?;
+    digest(file, size).map_err(|error| DistError::io(path, error))
+}
+
+/// The digests of the `size` bytes `stat` reported: never more, and a file that ends sooner
+/// (it changed while it was read) is an error.
+fn digest(file: File, size: u64) -> std::io::Result<Digests> {
     let mut sha256 = Sha256::new();
     let mut blake2 = Blake2b::<U32>::new();
     let mut buffer = vec![0_u8; 256 * 1024];
+    let mut reader = file.take(size);
+    let mut total: u64 = 0;
     loop {
-        let read = file
-            .read(&mut buffer)
-            .map_err(|error| DistError::io(path, error))?;
+        let read = reader.read(&mut buffer)?;
         if read == 0 {
             break;
         }
         let chunk = &buffer[..read];
+        total += read as u64;
         sha256.update(chunk);
         blake2.update(chunk);
+    }
+    if total != size {
+        return Err(std::io::Error::other(format!(
+            "the file changed while it was read ({total} of {size} bytes)"
+        )));
     }
     Ok(Digests {
         sha256: hex::encode(sha256.finalize()),
         blake2_256: hex::encode(blake2.finalize()),
     })
+}
+
+/// Open a dist that must be a regular file (a FIFO or device would block or never end):
+/// checked before opening, and again on the opened file. Returns it with its size.
+pub fn open_regular(path: &Path) -> Result<(File, u64), DistError> {
+    let before = std::fs::metadata(path).map_err(|error| DistError::io(path, error))?;
+    let not_regular = || {
+        DistError::invalid(
+            &path.display().to_string(),
+            "is not a regular file: only regular files are published. Put the built dist file there",
+        )
+    };
+    if !before.is_file() {
+        return Err(not_regular());
+    }
+    let file = File::open(path).map_err(|error| DistError::io(path, error))?;
+    let opened = file
+        .metadata()
+        .map_err(|error| DistError::io(path, error))?;
+    if !opened.is_file() {
+        return Err(not_regular());
+    }
+    Ok((file, opened.len()))
 }
 
 /// Files above this size get their digests computed on a thread of their own.
@@ -272,29 +195,29 @@ const PARALLEL_DIGEST_BYTES: u64 = 4 * 1024 * 1024;
 pub fn load(path: &Path) -> Result<Dist, DistError> {
     let name = file_name(path);
     let filename = DistFilename::parse(&name)?;
-    let size = std::fs::metadata(path)
-        .map_err(|error| DistError::io(path, error))?
-        .len();
-    let inspect = || match filename.kind {
-        DistKind::Wheel => wheel::inspect(path, &filename, size),
-        DistKind::Sdist => sdist::inspect(path, &filename, size),
+    let (file, size) = open_regular(path)?;
+    let inspect = |file: File| match filename.kind {
+        DistKind::Wheel => wheel::inspect(file, &filename, size),
+        DistKind::Sdist => sdist::inspect(file, &filename, size),
     };
     // For a large file the whole-file digests run beside the archive checks (the second read
     // comes from the page cache): the wall time is the longer of the two, not their sum.
     let (digests, inspection) = if size > PARALLEL_DIGEST_BYTES {
+        let (second, _) = open_regular(path)?;
         std::thread::scope(|scope| {
-            let digests = scope.spawn(|| digest_file(path));
-            let inspection = inspect();
+            let digests = scope.spawn(|| digest(second, size));
+            let inspection = inspect(file);
             let digests = digests
                 .join()
-                .unwrap_or_else(|_| Err(DistError::invalid(&name, "the digest thread failed")));
+                .unwrap_or_else(|_| Err(std::io::Error::other("the digest thread failed")));
             (digests, inspection)
         })
     } else {
-        (digest_file(path), inspect())
+        let digests = file.try_clone().and_then(|copy| digest(copy, size));
+        let inspection = inspect(file);
+        (digests, inspection)
     };
-    let inspection = inspection?;
-    let digests = digests?;
+    let digests = digests.map_err(|error| DistError::io(path, error))?;
     let mut findings = filename.check();
     findings.extend(inspection.findings);
     let member = inspection.metadata_member.as_str();

@@ -9,7 +9,8 @@ use base64::Engine as _;
 use sha2::Digest as _;
 use sha2::digest::DynDigest;
 
-use super::archive::{BUFFER_BYTES, Finding, Inspection};
+use super::archive::{BUFFER_BYTES, Finding, Inspection, shorten};
+use super::scan::{MAX_SCANNED_BYTES, Scanner, scannable};
 use super::wheel::Archive;
 
 /// One RECORD row.
@@ -33,12 +34,15 @@ pub(super) fn check(
         .collect();
     let rows = parse_record(record, &record_member, inspection);
     for (path, row) in &rows {
-        if !members.contains_key(path) {
+        // A folder row (`pkg/,,`) holds no content to lose; PyPI and installers ignore it.
+        let folder = path.ends_with('/') && row.hash.is_none() && row.size.is_none();
+        if !members.contains_key(path) && !folder {
             inspection.push(Finding::error(
                 Some(&record_member),
                 format!(
-                    "line {} lists `{path}`, but the wheel has no such member; a file was removed after the build. Rebuild the wheel",
-                    row.line
+                    "line {} lists `{}`, but the wheel has no such member; a file was removed after the build. Rebuild the wheel",
+                    row.line,
+                    shorten(path)
                 ),
             ));
         }
@@ -48,48 +52,94 @@ pub(super) fn check(
     let mut in_order: Vec<(&String, usize)> = members.iter().map(|(n, &i)| (n, i)).collect();
     in_order.sort_by_key(|(_, index)| *index);
     for (name, index) in in_order {
-        if unhashed.contains(name) {
-            continue;
-        }
-        let Some(row) = rows.get(name) else {
+        let row = rows.get(name);
+        let expected = if unhashed.contains(name) {
+            None
+        } else if let Some(row) = row {
+            if row.hash.is_none() {
+                inspection.push(Finding::error(
+                    Some(name),
+                    format!(
+                        "RECORD line {} has no hash for it; every member but RECORD needs one",
+                        row.line
+                    ),
+                ));
+            }
+            row.hash.as_ref()
+        } else {
             inspection.push(Finding::error(
                 Some(name),
                 "not listed in RECORD; a file was added after the build. Rebuild the wheel (or repack it with `wheel pack`, which rewrites RECORD)",
             ));
+            None
+        };
+        // A compression method PyPI refuses is reported with the zip's framing; not readable.
+        let Ok((size, method)) = archive
+            .by_index_raw(index)
+            .map(|entry| (entry.size(), entry.compression()))
+        else {
             continue;
         };
-        let Some((algorithm, expected)) = &row.hash else {
+        if !matches!(
+            method,
+            zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+        ) {
+            continue;
+        }
+        // Stream the member once: its RECORD hash, and PyPI's scan for obfuscated code.
+        let scan = scannable(name) && size <= MAX_SCANNED_BYTES;
+        if expected.is_none() && !scan {
+            continue;
+        }
+        let mut hasher = match expected
+            .map(|(algorithm, _)| hasher_for(algorithm))
+            .transpose()
+        {
+            Ok(hasher) => hasher,
+            Err(problem) => {
+                inspection.push(Finding::error(Some(name), problem));
+                None
+            }
+        };
+        let mut scanner = scan.then(Scanner::default);
+        let size = match stream_member(archive, index, &mut buffer, |chunk| {
+            if let Some(hasher) = hasher.as_mut() {
+                hasher.update(chunk);
+            }
+            if let Some(scanner) = scanner.as_mut() {
+                scanner.feed(chunk);
+            }
+        }) {
+            Ok(size) => size,
+            Err(problem) => {
+                inspection.push(Finding::error(Some(name), problem));
+                continue;
+            }
+        };
+        if let Some(found) = scanner.as_ref().and_then(Scanner::verdict) {
+            inspection.push(Finding::error(Some(name), found.message()));
+        }
+        let (Some(hasher), Some((algorithm, expected)), Some(row)) = (hasher, expected, row) else {
+            continue;
+        };
+        let digest = hasher.finalize().to_vec();
+        if &digest != expected {
             inspection.push(Finding::error(
                 Some(name),
                 format!(
-                    "RECORD line {} has no hash for it; every member but RECORD needs one",
-                    row.line
+                    "content does not match RECORD: RECORD says {algorithm}={}, the member hashes to {algorithm}={}; the wheel was changed after it was built. Rebuild it",
+                    encode(expected),
+                    encode(&digest)
                 ),
             ));
-            continue;
-        };
-        match hash_member(archive, index, algorithm, &mut buffer) {
-            Err(problem) => inspection.push(Finding::error(Some(name), problem)),
-            Ok((digest, size)) => {
-                if &digest != expected {
-                    inspection.push(Finding::error(
-                        Some(name),
-                        format!(
-                            "content does not match RECORD: RECORD says {algorithm}={}, the member hashes to {algorithm}={}; the wheel was changed after it was built. Rebuild it",
-                            encode(expected),
-                            encode(&digest)
-                        ),
-                    ));
-                } else if row.size.is_some_and(|declared| declared != size) {
-                    inspection.push(Finding::error(
-                        Some(name),
-                        format!(
-                            "size {size} does not match RECORD's {}; rebuild the wheel",
-                            row.size.unwrap_or_default()
-                        ),
-                    ));
-                }
-            }
+        } else if row.size.is_some_and(|declared| declared != size) {
+            inspection.push(Finding::error(
+                Some(name),
+                format!(
+                    "size {size} does not match RECORD's {}; rebuild the wheel",
+                    row.size.unwrap_or_default()
+                ),
+            ));
         }
     }
 }
@@ -98,23 +148,26 @@ fn encode(digest: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
 }
 
-/// Stream one member through the hash with a fixed buffer, never beyond its declared size.
-fn hash_member(
+/// The hash RECORD names, if it is one the wheel spec allows (sha256 or stronger).
+fn hasher_for(algorithm: &str) -> Result<Box<dyn DynDigest>, String> {
+    match algorithm {
+        "sha256" => Ok(Box::new(sha2::Sha256::new())),
+        "sha384" => Ok(Box::new(sha2::Sha384::new())),
+        "sha512" => Ok(Box::new(sha2::Sha512::new())),
+        other => Err(format!(
+            "RECORD uses the hash `{}`; only sha256, sha384 and sha512 are allowed (weaker hashes do not protect the content). Rebuild the wheel with a current build backend",
+            shorten(other)
+        )),
+    }
+}
+
+/// Stream one member through `sink` with a fixed buffer, never beyond its declared size.
+fn stream_member(
     archive: &mut Archive,
     index: usize,
-    algorithm: &str,
     buffer: &mut [u8],
-) -> Result<(Vec<u8>, u64), String> {
-    let mut hasher: Box<dyn DynDigest> = match algorithm {
-        "sha256" => Box::new(sha2::Sha256::new()),
-        "sha384" => Box::new(sha2::Sha384::new()),
-        "sha512" => Box::new(sha2::Sha512::new()),
-        other => {
-            return Err(format!(
-                "RECORD uses the hash `{other}`; only sha256, sha384 and sha512 are allowed"
-            ));
-        }
-    };
+    mut sink: impl FnMut(&[u8]),
+) -> Result<u64, String> {
     let entry = archive
         .by_index(index)
         .map_err(|error| format!("cannot be read ({error}); the zip is damaged, rebuild it"))?;
@@ -129,14 +182,14 @@ fn hash_member(
             break;
         }
         total += read as u64;
-        hasher.update(&buffer[..read]);
+        sink(&buffer[..read]);
     }
     if total > declared {
         return Err(format!(
             "unpacks to more than its declared {declared} bytes: the data is damaged (tampered or truncated) or the zip headers lie (a zip bomb); rebuild the wheel"
         ));
     }
-    Ok((hasher.finalize().to_vec(), total))
+    Ok(total)
 }
 
 /// RECORD is CSV: `path,algorithm=urlsafe-b64-digest,size`.
@@ -144,7 +197,7 @@ fn parse_record(record: &str, member: &str, inspection: &mut Inspection) -> BTre
     let mut rows = BTreeMap::new();
     for (line_index, fields) in parse_csv(record).into_iter().enumerate() {
         let line = line_index + 1;
-        let [path, hash, size] = fields.as_slice() else {
+        let [raw_path, hash, size] = fields.as_slice() else {
             if fields.iter().all(String::is_empty) {
                 continue;
             }
@@ -157,6 +210,10 @@ fn parse_record(record: &str, member: &str, inspection: &mut Inspection) -> BTre
             ));
             continue;
         };
+        // Windows builds may write `\\`; PyPI and installers read it as `/` (Warehouse
+        // `utils/wheel.py` normalises it the same way).
+        let path = raw_path.replace('\\', "/");
+        let shown = shorten(&path);
         let hash = if hash.is_empty() {
             None
         } else if let Some((algorithm, value)) = hash.split_once('=') {
@@ -165,7 +222,7 @@ fn parse_record(record: &str, member: &str, inspection: &mut Inspection) -> BTre
             let Ok(digest) = decoded else {
                 inspection.push(Finding::error(
                     Some(member),
-                    format!("line {line}: the hash of `{path}` is not urlsafe base64"),
+                    format!("line {line}: the hash of `{shown}` is not urlsafe base64"),
                 ));
                 continue;
             };
@@ -173,7 +230,7 @@ fn parse_record(record: &str, member: &str, inspection: &mut Inspection) -> BTre
         } else {
             inspection.push(Finding::error(
                 Some(member),
-                format!("line {line}: the hash of `{path}` is not `algorithm=digest`"),
+                format!("line {line}: the hash of `{shown}` is not `algorithm=digest`"),
             ));
             continue;
         };
@@ -184,17 +241,18 @@ fn parse_record(record: &str, member: &str, inspection: &mut Inspection) -> BTre
         } else {
             inspection.push(Finding::error(
                 Some(member),
-                format!("line {line}: the size `{size}` of `{path}` is not a number"),
+                format!(
+                    "line {line}: the size `{}` of `{shown}` is not a number",
+                    shorten(size)
+                ),
             ));
             continue;
         };
-        if rows
-            .insert(path.clone(), Row { line, hash, size })
-            .is_some()
-        {
+        let shown = shown.into_owned();
+        if rows.insert(path, Row { line, hash, size }).is_some() {
             inspection.push(Finding::error(
                 Some(member),
-                format!("line {line} lists `{path}` a second time"),
+                format!("line {line} lists `{shown}` a second time"),
             ));
         }
     }

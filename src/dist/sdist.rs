@@ -1,58 +1,57 @@
 //! Source distributions (<https://packaging.python.org/specifications/source-distribution-format/>):
-//! a gzip tar with one top folder `{name}-{version}/` holding `PKG-INFO`; members stay inside
-//! that folder, links too, and there are no device files. Streamed once, with the unpacked
-//! size watched so a gzip bomb stops early. Legacy `.zip` sdists get the same checks.
+//! a gzip tar with one top folder holding `PKG-INFO`, as `PyPI` reads it (Warehouse
+//! `forklift/legacy.py` with Python's `tarfile`): `PKG-INFO` at `{common path}/PKG-INFO` by its
+//! exact member name, no sparse members, no `PyArmor` code. Ours besides: members and links stay
+//! inside the top folder, no device files, no member twice, bounded names and header records.
+//! Streamed once ([`super::tar_stream`]) through [`super::gzip`], whose budget stops a bomb
+//! inside the decompressor.
+//! `.zip` sdists are refused by their file name (PEP 625) and not opened.
 
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
-use std::path::Path;
 
-use super::archive::{
-    BUFFER_BYTES, Counting, Finding, MAX_ENTRIES, MAX_RATIO, exceeds_ratio, human, resolve,
-    unsafe_path,
-};
-use super::filename::has_suffix;
-use super::wheel::read_limited;
-use super::{DistError, DistFilename, Inspection};
+use super::archive::{Finding, MAX_DIRECTORY_BYTES, human, resolve, shorten, unsafe_path};
+use super::{DistFilename, Inspection};
 
-/// Check the sdist's structure and read its `PKG-INFO`.
-pub fn inspect(
-    path: &Path,
-    filename: &DistFilename,
-    file_size: u64,
-) -> Result<Inspection, DistError> {
-    let name = &filename.file_name;
-    let stem = if has_suffix(name, ".zip") {
-        &name[..name.len() - ".zip".len()]
-    } else {
-        &name[..name.len() - ".tar.gz".len()]
+/// Check the sdist's structure and read its `PKG-INFO`. `file` is the opened regular file.
+pub fn inspect(file: File, filename: &DistFilename, file_size: u64) -> Inspection {
+    let Some(stem) = filename.file_name.strip_suffix(".tar.gz") else {
+        // A `.zip` (or `.TAR.GZ`) sdist: the file name check says why PyPI refuses it.
+        return Inspection::default();
     };
-    let file = File::open(path).map_err(|error| DistError::io(path, error))?;
-    let mut walk = Walk {
-        top: None,
-        expected_top: stem.to_owned(),
-        inspection: Inspection::default(),
-        extra_tops: Vec::new(),
-        pkg_info_seen: false,
-    };
-    if has_suffix(name, ".zip") {
-        walk_zip(file, file_size, &mut walk);
-    } else {
-        walk_tar(file, file_size, &mut walk);
+    let mut walk = Walk::new(stem);
+    if super::zipframe::looks_like_zip(&file, file_size) {
+        walk.inspection.push(Finding::error(
+            None,
+            "it ends with a zip directory record, so it reads as a zip as well as a tar: PyPI refuses it (\"File is both a zip and a tar file\"). Rebuild the sdist with `python -m build --sdist`",
+        ));
     }
-    Ok(walk.finish())
+    super::tar_stream::walk(file, file_size, &mut walk);
+    walk.finish()
 }
 
-struct Walk {
-    top: Option<String>,
+/// What the walk learns member by member.
+pub(super) struct Walk {
     expected_top: String,
-    inspection: Inspection,
+    pub(super) inspection: Inspection,
+    /// The first folder of the first member (`./` stripped): the sdist's top folder.
+    top: Option<String>,
     extra_tops: Vec<String>,
-    pkg_info_seen: bool,
+    /// Member paths (`./` and trailing `/` stripped), and whether each is a folder.
+    names: HashMap<String, bool>,
+    names_bytes: u64,
+    /// Python's `os.path.commonpath` of every name as `tarfile` lists it, as components.
+    common: Option<Vec<String>>,
+    /// Files named `.../PKG-INFO` exactly as `tarfile` lists them (Warehouse looks one up).
+    pkg_info_names: Vec<String>,
+    dot_slash: bool,
+    duplicates: Vec<String>,
+    /// The walk reached the end of the archive (a fatal problem stops it early).
+    pub(super) complete: bool,
 }
 
 /// What kind of member the walk sees.
-enum Kind<'a> {
+pub(super) enum Kind<'a> {
     File,
     Folder,
     Symlink(&'a str),
@@ -61,20 +60,75 @@ enum Kind<'a> {
 }
 
 impl Walk {
-    /// Check one member; returns whether it is the top folder's PKG-INFO.
-    fn member(&mut self, raw_path: &str, kind: &Kind<'_>) -> bool {
-        let path = raw_path.strip_prefix("./").unwrap_or(raw_path);
+    fn new(stem: &str) -> Self {
+        Self {
+            expected_top: stem.to_owned(),
+            inspection: Inspection::default(),
+            top: None,
+            extra_tops: Vec::new(),
+            names: HashMap::new(),
+            names_bytes: 0,
+            common: None,
+            pkg_info_names: Vec::new(),
+            dot_slash: false,
+            duplicates: Vec::new(),
+            complete: false,
+        }
+    }
+
+    pub(super) fn error(&mut self, member: Option<&str>, message: impl Into<String>) {
+        self.inspection.push(Finding::error(member, message));
+    }
+
+    /// Check one member; returns whether it is the top folder's PKG-INFO. `Err` stops the walk.
+    pub(super) fn member(&mut self, raw: &str, kind: &Kind<'_>) -> Result<bool, ()> {
+        let is_folder = matches!(kind, Kind::Folder);
+        // `tarfile` strips the trailing slashes of folder names only.
+        let listed = if is_folder {
+            raw.trim_end_matches('/')
+        } else {
+            raw
+        };
+        self.names_bytes += listed.len() as u64;
+        if self.names_bytes > MAX_DIRECTORY_BYTES {
+            self.error(
+                None,
+                format!(
+                    "its member names add up to more than {}, more than this tool reads; that is not a real sdist",
+                    human(MAX_DIRECTORY_BYTES)
+                ),
+            );
+            return Err(());
+        }
+        self.common_path(listed);
+        if !is_folder && listed.ends_with("/PKG-INFO") {
+            self.pkg_info_names.push(listed.to_owned());
+        }
+        self.dot_slash |= listed.starts_with("./");
+        let path = listed.strip_prefix("./").unwrap_or(listed);
         let path = path.trim_end_matches('/');
         if path.is_empty() || path == "." {
-            return false;
+            return Ok(false);
         }
-        self.inspection.members.insert(path.to_owned());
+        // The same path twice: an extractor keeps the last copy (two folders are harmless).
+        match self.names.get(path) {
+            Some(was_folder) if !(is_folder && *was_folder) => {
+                if !self.duplicates.iter().any(|d| d == path) {
+                    self.duplicates.push(path.to_owned());
+                }
+            }
+            Some(_) => {}
+            None => {
+                self.names.insert(path.to_owned(), is_folder);
+            }
+        }
         if let Some(problem) = unsafe_path(path) {
-            self.inspection.push(Finding::error(
+            let top = self.expected_top.clone();
+            self.error(
                 Some(path),
-                format!("unsafe member path: {problem}; members must stay inside `{}/`. Rebuild the sdist with a PEP 517 builder (`python -m build --sdist`)", self.expected_top),
-            ));
-            return false;
+                format!("unsafe member path: {problem}; members must stay inside `{top}/`. Rebuild the sdist with a PEP 517 builder (`python -m build --sdist`)"),
+            );
+            return Ok(false);
         }
         let (first, rest) = path.split_once('/').unwrap_or((path, ""));
         match &self.top {
@@ -86,14 +140,14 @@ impl Walk {
             }
             Some(_) => {}
         }
-        if rest.is_empty() && !matches!(kind, Kind::Folder) {
+        if rest.is_empty() && !is_folder {
             self.extra_tops.push(first.to_owned());
         }
         match kind {
-            Kind::Device(what) => self.inspection.push(Finding::error(
+            Kind::Device(what) => self.error(
                 Some(path),
                 format!("is a {what}; an sdist holds files, folders and links only. Rebuild it from a clean tree"),
-            )),
+            ),
             Kind::Symlink(target) | Kind::Hardlink(target) => {
                 let base = match kind {
                     Kind::Symlink(_) => path.rsplit_once('/').map_or("", |(parent, _)| parent),
@@ -104,21 +158,36 @@ impl Walk {
                         resolved.split('/').next() == Some(first) && resolved.contains('/')
                     });
                 if !inside {
-                    self.inspection.push(Finding::error(
+                    self.error(
                         Some(path),
-                        format!("is a link to `{target}`, outside the sdist's folder `{first}/`; unpacking it would reach into the user's system. Replace the link with the file it points to"),
-                    ));
+                        format!("is a link to `{}`, outside the sdist's folder `{}/`; unpacking it would reach into the user's system. Replace the link with the file it points to", shorten(target), shorten(first)),
+                    );
                 }
             }
             Kind::File | Kind::Folder => {}
         }
-        let is_pkg_info = matches!(kind, Kind::File) && rest == "PKG-INFO" && !self.pkg_info_seen;
-        self.pkg_info_seen |= is_pkg_info;
-        is_pkg_info
+        Ok(matches!(kind, Kind::File)
+            && rest == "PKG-INFO"
+            && self.inspection.metadata_text.is_none())
     }
 
-    fn fatal(&mut self, message: String) {
-        self.inspection.push(Finding::error(None, message));
+    /// `os.path.commonpath`: the leading components every name shares (empty ones and `.`
+    /// left out).
+    fn common_path(&mut self, name: &str) {
+        let parts = name
+            .split('/')
+            .filter(|part| !part.is_empty() && *part != ".");
+        match &mut self.common {
+            None => self.common = Some(parts.map(str::to_owned).collect()),
+            Some(common) => {
+                let shared = common
+                    .iter()
+                    .zip(parts)
+                    .take_while(|(kept, part)| kept.as_str() == *part)
+                    .count();
+                common.truncate(shared);
+            }
+        }
     }
 
     fn finish(mut self) -> Inspection {
@@ -126,172 +195,64 @@ impl Walk {
         if !self.extra_tops.is_empty() {
             self.extra_tops.sort();
             self.extra_tops.dedup();
-            self.inspection.push(Finding::error(
+            let others = self
+                .extra_tops
+                .iter()
+                .map(|t| format!("`{}`", shorten(t)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.error(
                 None,
                 format!(
-                    "an sdist has one top folder, found `{top}/` and also {}; build it with `python -m build --sdist`",
-                    self.extra_tops.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                    "an sdist has one top folder, found `{}/` and also {}: PyPI refuses it (\"Incorrect number of top-level directories in sdist\"); build it with `python -m build --sdist`",
+                    shorten(&top),
+                    shorten(&others)
                 ),
-            ));
+            );
         }
         if self.top.is_some() && top != self.expected_top {
-            self.inspection.push(Finding::error(
+            // PyPI reads PKG-INFO under whatever the top folder is called; installers too.
+            self.inspection.push(Finding::warning(
                 Some(&format!("{top}/")),
                 format!(
-                    "the top folder must be `{}/` to match the file name, found `{top}/`; the sdist was renamed after the build. Rebuild it",
+                    "the top folder is `{}/`, not `{}/` as the file name says: the sdist was renamed after the build. PyPI and installers accept it; rebuild to keep them in step",
+                    shorten(&top),
                     self.expected_top
                 ),
             ));
         }
+        for name in std::mem::take(&mut self.duplicates) {
+            self.error(
+                Some(&name),
+                "appears twice in the archive: extractors keep the last copy while checks (and readers of the first) see another. Rebuild the sdist from a clean tree",
+            );
+        }
+        // Warehouse: `tar.getmember(os.path.join(commonpath(names), "PKG-INFO"))`.
+        let common = self.common.take().unwrap_or_default().join("/");
+        let pypi_target = format!("{common}/PKG-INFO");
+        let found_by_pypi = !common.is_empty() && self.pkg_info_names.contains(&pypi_target);
         self.inspection.metadata_member = format!("{top}/PKG-INFO");
         self.inspection.license_root = format!("{top}/");
-        if !self.pkg_info_seen {
-            self.inspection.push(Finding::error(
+        if self.inspection.metadata_text.is_none() && self.complete {
+            self.error(
                 None,
                 format!(
                     "no PKG-INFO in the top folder: expected `{}/PKG-INFO`; build the sdist with a PEP 517 builder (`python -m build --sdist`), not by archiving the source tree",
                     self.expected_top
                 ),
-            ));
+            );
+        } else if self.dot_slash && !found_by_pypi && self.complete {
+            self.error(
+                None,
+                format!(
+                    "its members are stored as `./{}/...`: PyPI looks for `{}` by exact name, finds no PKG-INFO and refuses it. Rebuild with `python -m build --sdist` (not `tar -C dir -czf ... .`)",
+                    shorten(&top),
+                    shorten(&pypi_target)
+                ),
+            );
         }
+        self.inspection.members = self.names.into_keys().collect();
         self.inspection
-    }
-}
-
-fn walk_tar(file: File, file_size: u64, walk: &mut Walk) {
-    let (packed, _) = Counting::new(BufReader::with_capacity(BUFFER_BYTES, file));
-    let (unpacked, unpacked_count) = Counting::new(flate2::read::GzDecoder::new(packed));
-    let mut archive = tar::Archive::new(unpacked);
-    let damaged = |error: &std::io::Error| {
-        format!(
-            "not a valid gzip tar archive ({error}); the file is truncated or damaged. Rebuild it"
-        )
-    };
-    {
-        let entries = match archive.entries() {
-            Ok(entries) => entries,
-            Err(error) => return walk.fatal(damaged(&error)),
-        };
-        for (count, entry) in entries.enumerate() {
-            if count >= MAX_ENTRIES {
-                return walk.fatal(format!(
-                    "holds more than {MAX_ENTRIES} members; that is not a real sdist"
-                ));
-            }
-            let mut entry = match entry {
-                Ok(entry) => entry,
-                Err(error) => return walk.fatal(damaged(&error)),
-            };
-            let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let declared = entry.header().size().unwrap_or(u64::MAX);
-            if exceeds_ratio(unpacked_count.get().saturating_add(declared), file_size) {
-                walk.inspection.push(Finding::error(
-                    Some(&path),
-                    format!(
-                        "declares {}: {}",
-                        human(declared),
-                        bomb(unpacked_count.get().saturating_add(declared), file_size)
-                    ),
-                ));
-                return;
-            }
-            let link = entry
-                .link_name_bytes()
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .unwrap_or_default();
-            let kind = match entry.header().entry_type() {
-                tar::EntryType::Directory => Kind::Folder,
-                tar::EntryType::Symlink => Kind::Symlink(&link),
-                tar::EntryType::Link => Kind::Hardlink(&link),
-                tar::EntryType::Char => Kind::Device("character device"),
-                tar::EntryType::Block => Kind::Device("block device"),
-                tar::EntryType::Fifo => Kind::Device("fifo"),
-                tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => continue,
-                _ => Kind::File,
-            };
-            if walk.member(&path, &kind) {
-                match read_limited(&mut entry) {
-                    Ok(text) => walk.inspection.metadata_text = Some(text),
-                    Err(problem) => walk.inspection.push(Finding::error(Some(&path), problem)),
-                }
-            }
-        }
-    }
-    // Read to the end of the gzip stream: its CRC catches damage the tar framing hides.
-    let limit = file_size
-        .saturating_mul(MAX_RATIO)
-        .max(super::archive::RATIO_MIN_UNPACKED);
-    let mut rest = archive.into_inner().take(limit);
-    if let Err(error) = std::io::copy(&mut rest, &mut std::io::sink()) {
-        walk.fatal(damaged(&error));
-    }
-}
-
-fn bomb(unpacked: u64, packed: u64) -> String {
-    format!(
-        "would unpack to at least {} from an archive of {}: a compression ratio over {MAX_RATIO} is a decompression bomb and PyPI refuses it; stopped reading",
-        human(unpacked),
-        human(packed)
-    )
-}
-
-fn walk_zip(file: File, file_size: u64, walk: &mut Walk) {
-    let mut archive = match zip::ZipArchive::new(BufReader::with_capacity(BUFFER_BYTES, file)) {
-        Ok(archive) => archive,
-        Err(error) => {
-            return walk.fatal(format!(
-                "not a valid zip archive ({error}); the file is truncated or damaged. Rebuild it"
-            ));
-        }
-    };
-    if archive.len() > MAX_ENTRIES {
-        return walk.fatal(format!(
-            "holds more than {MAX_ENTRIES} members; that is not a real sdist"
-        ));
-    }
-    let mut declared: u64 = 0;
-    let mut buffer = vec![0_u8; BUFFER_BYTES];
-    for index in 0..archive.len() {
-        let Ok(mut entry) = archive.by_index(index) else {
-            walk.fatal(format!(
-                "member {index} cannot be read; the zip is damaged, rebuild it"
-            ));
-            continue;
-        };
-        declared = declared.saturating_add(entry.size());
-        if exceeds_ratio(declared, file_size) {
-            return walk.fatal(bomb(declared, file_size));
-        }
-        let name = entry.name().to_owned();
-        let kind = if entry.is_dir() {
-            Kind::Folder
-        } else {
-            Kind::File
-        };
-        if walk.member(&name, &kind) {
-            match read_limited(&mut entry) {
-                Ok(text) => walk.inspection.metadata_text = Some(text),
-                Err(problem) => walk.inspection.push(Finding::error(Some(&name), problem)),
-            }
-            continue;
-        }
-        let limit = entry.size().saturating_add(1);
-        let mut limited = (&mut entry).take(limit);
-        loop {
-            match limited.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(error) => {
-                    walk.inspection.push(Finding::error(
-                        Some(&name),
-                        format!(
-                            "cannot be unpacked ({error}); the data is damaged, rebuild the sdist"
-                        ),
-                    ));
-                    break;
-                }
-            }
-        }
     }
 }
 
@@ -318,11 +279,12 @@ mod tests {
                 b""
             };
             header.set_size(data.len() as u64);
-            if target.is_empty() {
-                builder.append_data(&mut header, name, data).unwrap();
-            } else {
-                builder.append_link(&mut header, name, target).unwrap();
-            }
+            // Names and targets byte for byte (the builder would drop a leading `./`).
+            let gnu = header.as_gnu_mut().unwrap();
+            gnu.name[..name.len()].copy_from_slice(name.as_bytes());
+            gnu.linkname[..target.len()].copy_from_slice(target.as_bytes());
+            header.set_cksum();
+            builder.append(&header, data).unwrap();
         }
         builder.into_inner().unwrap().finish().unwrap();
         (dir, path)
@@ -332,8 +294,7 @@ mod tests {
         let (_dir, path) = sdist(members);
         let filename = DistFilename::parse("demo-1.0.tar.gz").unwrap();
         let size = std::fs::metadata(&path).unwrap().len();
-        inspect(&path, &filename, size)
-            .unwrap()
+        inspect(File::open(&path).unwrap(), &filename, size)
             .findings
             .into_iter()
             .map(|finding| finding.render("demo-1.0.tar.gz"))
@@ -382,12 +343,76 @@ mod tests {
     }
 
     #[test]
-    fn the_top_folder_must_match_the_file_name() {
-        let found = messages(&[("Demo-1.0/PKG-INFO", Regular, "")]);
-        assert_eq!(found.len(), 1, "{found:#?}");
+    fn a_top_folder_unlike_the_file_name_is_a_warning() {
+        // PyPI reads PKG-INFO under whatever the top folder is called.
+        let (_dir, path) = sdist(&[("Demo-1.0/PKG-INFO", Regular, "")]);
+        let filename = DistFilename::parse("demo-1.0.tar.gz").unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        let findings = inspect(File::open(&path).unwrap(), &filename, size).findings;
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].severity, super::super::Severity::Warning);
         assert!(
-            found[0].contains("the top folder must be `demo-1.0/`"),
-            "{found:#?}"
+            findings[0]
+                .message
+                .contains("the top folder is `Demo-1.0/`, not `demo-1.0/`"),
+            "{findings:#?}"
+        );
+    }
+
+    #[test]
+    fn duplicate_members_and_dot_slash_names_are_refused() {
+        let found = messages(&[
+            ("./demo-1.0/PKG-INFO", Regular, ""),
+            ("./demo-1.0/setup.py", Regular, ""),
+            ("./demo-1.0/setup.py", Regular, ""),
+            ("./demo-1.0/src", tar::EntryType::Directory, ""),
+            ("./demo-1.0/src", tar::EntryType::Directory, ""),
+        ]);
+        let expected = [
+            "demo-1.0.tar.gz: demo-1.0/setup.py: appears twice in the archive",
+            "demo-1.0.tar.gz: its members are stored as `./demo-1.0/...`: PyPI looks for `demo-1.0/PKG-INFO`",
+        ];
+        assert_eq!(found.len(), expected.len(), "{found:#?}");
+        for (message, start) in found.iter().zip(expected) {
+            assert!(
+                message.starts_with(start),
+                "{message} should start with {start}"
+            );
+        }
+    }
+
+    #[test]
+    fn python_obfuscation_is_refused_like_pypi() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo-1.0.tar.gz");
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        ));
+        for (name, data) in [
+            ("demo-1.0/PKG-INFO", b"Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n".as_slice()),
+            ("demo-1.0/demo/__init__.py", b"from .pyarmor_runtime import __pyarmor__\n__pyarmor__(__name__, __file__, b'PY0')\n"),
+            // Not a `.py` file: not scanned, as on PyPI.
+            ("demo-1.0/demo/notes.txt", b"__pyarmor_enter__"),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(0o644);
+            header.set_size(data.len() as u64);
+            builder.append_data(&mut header, name, data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap();
+        let filename = DistFilename::parse("demo-1.0.tar.gz").unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        let findings = inspect(File::open(&path).unwrap(), &filename, size).findings;
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(
+            findings[0].member.as_deref(),
+            Some("demo-1.0/demo/__init__.py")
+        );
+        assert!(
+            findings[0]
+                .message
+                .contains("PyArmor-encrypted content is not allowed")
         );
     }
 }

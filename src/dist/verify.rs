@@ -47,16 +47,14 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
                 Severity::Warning => report.warnings.push(line),
             }
         }
-        if to_pypi && dist.kind() == DistKind::Wheel {
-            let platforms = dist.filename.platform_tag.as_deref().unwrap_or_default();
-            for platform in platforms
-                .split('.')
-                .filter(|p| !super::filename::pypi_platform_supported(p))
-            {
-                report.errors.push(format!(
-                    "{}: PyPI refuses the platform tag `{platform}`; repair the wheel for a portable platform (auditwheel for manylinux/musllinux, delocate for macOS), e.g. with cibuildwheel",
-                    dist.file_name()
-                ));
+        if to_pypi {
+            for finding in dist.filename.pypi_findings() {
+                report.errors.push(finding.render(dist.file_name()));
+            }
+            if dist.size > settings.file_size_limit {
+                report
+                    .errors
+                    .push(too_large(dist, settings.file_size_limit));
             }
         }
         if to_pypi && settings.verify_metadata {
@@ -97,6 +95,36 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
         }
     }
     report
+}
+
+/// `PyPI`'s per-file limit (Warehouse `:1151-1162`, `file_size > limit` refused): 100 MiB unless
+/// `PyPI` raised the project's limit on request, which the user then states in
+/// `file-size-limit`.
+fn too_large(dist: &Dist, limit: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    // What a GitHub issue title may hold unescaped.
+    const TITLE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_');
+    let size_mb = dist.size.div_ceil(MIB);
+    let project = dist.metadata.name().unwrap_or(&dist.filename.name);
+    let request = format!(
+        "https://github.com/pypi/support/issues/new?labels=limit+request&template=limit-request-file.yml&title=File+Limit+Request%3A+{}+-+{size_mb}+MB",
+        percent_encoding::utf8_percent_encode(project, TITLE)
+    );
+    let whose = if limit == crate::inputs::DEFAULT_FILE_SIZE_LIMIT {
+        "PyPI's default limit"
+    } else {
+        "the limit set in `file-size-limit`"
+    };
+    format!(
+        "{}: the file is {} bytes, over {whose} of {limit} bytes ({}); PyPI would refuse it (\"File too large\"). Make it smaller (strip debug symbols, move data to a separate download), or ask PyPI to raise the limit for `{project}` (https://pypi.org/help/#file-size-limit; the request form: {request}; the project needs one release under the limit first). Once PyPI raised it, set the input `file-size-limit` to the new limit, e.g. `file-size-limit: {} MiB`",
+        dist.file_name(),
+        dist.size,
+        super::archive::human(limit),
+        size_mb.next_multiple_of(50).max(150)
+    )
 }
 
 /// `PyPI` renders a description without `Description-Content-Type` (or `text/x-rst`) as
@@ -179,12 +207,27 @@ pub fn consistency(filename: &DistFilename, metadata: &CoreMetadata, member: &st
                 format!("Version `{version}` is not a valid PEP 440 version ({error})"),
             )),
             Ok(parsed) => {
-                if filename.parsed_version().is_some_and(|file| file != parsed) {
+                let file_version = filename.parsed_version();
+                if file_version.as_ref().is_some_and(|file| *file != parsed) {
                     findings.push(Finding::error(
                         Some(member),
                         format!(
                             "Version is `{version}` but the file name says `{}`; a file was renamed or its metadata edited. Rebuild the dist",
                             filename.version
+                        ),
+                    ));
+                } else if filename.kind == DistKind::Sdist
+                    && file_version.is_some_and(|file| file.to_string() == filename.version)
+                    && parsed.to_string() != filename.version
+                {
+                    // PyPI names the sdist from the metadata's version, normalised
+                    // (`{name}-{meta.version}.tar.gz`): `1.0` in the name is not `1.0.0`.
+                    findings.push(Finding::error(
+                        None,
+                        format!(
+                            "the file name carries the version `{}` but the metadata says `{parsed}`: PyPI expects `{}-{parsed}.tar.gz` (PEP 625, the metadata's version normalised) and refuses this name. Rebuild the sdist",
+                            filename.version,
+                            escape_name(&filename.name)
                         ),
                     ));
                 }
@@ -311,6 +354,59 @@ pub fn check_version(tag: &str, tag_source: &str, dists: &[Dist]) -> Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(extra: &[(&str, &str)]) -> (tempfile::TempDir, Settings) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut raw = crate::inputs::RawInputs::default();
+        raw.env
+            .insert("INPUT_PACKAGES-DIR".to_owned(), ".".to_owned());
+        for (key, value) in extra {
+            raw.env.insert((*key).to_owned(), (*value).to_owned());
+        }
+        let settings = Settings::parse(&raw, dir.path()).unwrap();
+        (dir, settings)
+    }
+
+    fn fixture_wheel() -> Dist {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/dists/valid-hatchling-2.4/demo_hatch-1.0.0-py3-none-any.whl");
+        super::super::load(&path).unwrap()
+    }
+
+    #[test]
+    fn pypi_refuses_files_over_the_project_limit() {
+        let mut dist = fixture_wheel();
+        // Warehouse refuses `file_size > limit`: exactly 100 MiB passes.
+        dist.size = crate::inputs::DEFAULT_FILE_SIZE_LIMIT;
+        let (_dir, pypi) = settings(&[]);
+        assert_eq!(
+            verify_all(&pypi, std::slice::from_ref(&dist)).errors,
+            Vec::<String>::new()
+        );
+        dist.size += 1;
+        let errors = verify_all(&pypi, std::slice::from_ref(&dist)).errors;
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("demo_hatch-1.0.0-py3-none-any.whl: the file is 104857601 bytes, over PyPI's default limit of 104857600 bytes (100 MiB); PyPI would refuse it"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[0].contains("title=File+Limit+Request%3A+demo-hatch+-+101+MB"),
+            "{}",
+            errors[0]
+        );
+        // A project whose limit PyPI raised says so in `file-size-limit`.
+        let (_dir, raised) = settings(&[("INPUT_FILE-SIZE-LIMIT", "200 MiB")]);
+        assert_eq!(
+            verify_all(&raised, std::slice::from_ref(&dist)).errors,
+            Vec::<String>::new()
+        );
+        // Other indexes have limits of their own.
+        let (_dir, private) =
+            settings(&[("INPUT_REPOSITORY-URL", "https://pypi.example.org/legacy/")]);
+        assert_eq!(verify_all(&private, &[dist]).errors, Vec::<String>::new());
+    }
 
     #[test]
     fn direct_references() {

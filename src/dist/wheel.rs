@@ -6,124 +6,159 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::Path;
 
-use super::archive::{Finding, MAX_ENTRIES, exceeds_ratio, human, unsafe_path};
+use super::archive::{
+    Finding, MAX_NAME_BYTES, PYPI_MAX_RATIO, human, pypi_ratio_exceeded, shorten, unsafe_path,
+};
 use super::filename::has_suffix;
-use super::{DistError, DistFilename, Inspection};
+use super::zipframe::Zip;
+use super::{DistFilename, Inspection};
 
 /// Core metadata files larger than this are refused (a real one is a few hundred KB at most).
 pub const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
 
 pub(super) type Archive = zip::ZipArchive<BufReader<File>>;
 
-/// Check the wheel's structure and read its METADATA.
-pub fn inspect(
-    path: &Path,
-    filename: &DistFilename,
-    file_size: u64,
-) -> Result<Inspection, DistError> {
-    let file = File::open(path).map_err(|error| DistError::io(path, error))?;
+/// Check the wheel's structure and read its METADATA. `file` is the opened regular file.
+pub fn inspect(file: File, filename: &DistFilename, file_size: u64) -> Inspection {
+    let zip = match super::zipframe::inspect(&file, file_size) {
+        Ok(zip) => zip,
+        Err(problem) => return Inspection::fatal(Finding::error(None, problem)),
+    };
+    let declared = zip.declared_size();
+    if pypi_ratio_exceeded(declared, file_size) {
+        return Inspection::fatal(Finding::error(
+            None,
+            format!(
+                "declares {} of content in a file of {}: PyPI refuses a zip unpacking to more than {PYPI_MAX_RATIO} times its size (\"File exceeds compression ratio of {PYPI_MAX_RATIO}\"), a zip bomb; nothing was unpacked",
+                human(declared),
+                human(file_size)
+            ),
+        ));
+    }
+    let mut inspection = Inspection::default();
+    check_framing(&zip, &mut inspection);
+    // The zip crate reads the central directory again: free ours first (100 000 names are MBs).
+    drop(zip);
     let mut archive = match zip::ZipArchive::new(BufReader::with_capacity(64 * 1024, file)) {
         Ok(archive) => archive,
         Err(error) => {
-            return Ok(Inspection::fatal(Finding::error(
+            inspection.push(Finding::error(
                 None,
                 format!(
                     "not a valid zip archive ({error}); the file is truncated or damaged. Rebuild it, and check the step that copied it (artifact upload/download)"
                 ),
-            )));
+            ));
+            return inspection;
         }
     };
-    let mut inspection = Inspection::default();
-    if archive.len() > MAX_ENTRIES {
-        return Ok(Inspection::fatal(Finding::error(
-            None,
-            format!(
-                "holds {} members, more than the {MAX_ENTRIES} this tool accepts; that is not a real wheel",
-                archive.len()
-            ),
-        )));
-    }
-    if let Some(declared) = central_directory_entries(path, file_size) {
-        if declared != archive.len() as u64 {
-            inspection.push(Finding::error(
-                None,
-                format!(
-                    "the central directory declares {declared} members but only {} distinct names: some member names appear twice, and installers may unpack a different copy than the one checked. Rebuild the wheel",
-                    archive.len()
-                ),
-            ));
-        }
-    }
-    let members = list_members(&mut archive, file_size, &mut inspection);
-    if inspection.has_errors() && members.is_empty() {
-        return Ok(inspection);
-    }
+    let members = list_members(&mut archive, &mut inspection);
     let Some(dist_info) = find_dist_info(filename, &members, &mut inspection) else {
-        return Ok(inspection);
+        return inspection;
     };
     let metadata_member = format!("{dist_info}/METADATA");
     inspection.metadata_member.clone_from(&metadata_member);
     inspection.license_root = format!("{dist_info}/licenses/");
     inspection.metadata_text = read_text(&mut archive, &members, &metadata_member, &mut inspection);
-    if let Some(wheel) = read_text(
-        &mut archive,
-        &members,
-        &format!("{dist_info}/WHEEL"),
-        &mut inspection,
-    ) {
-        check_wheel_file(
-            &wheel,
-            &format!("{dist_info}/WHEEL"),
-            filename,
-            &mut inspection,
-        );
+    let wheel_member = format!("{dist_info}/WHEEL");
+    if let Some(wheel) = read_text(&mut archive, &members, &wheel_member, &mut inspection) {
+        check_wheel_file(&wheel, &wheel_member, filename, &mut inspection);
+    }
+    let entry_points = format!("{dist_info}/entry_points.txt");
+    if members.contains_key(&entry_points) {
+        if let Some(text) = read_text(&mut archive, &members, &entry_points, &mut inspection) {
+            if let Err(problem) = super::entry_points::check(text.as_bytes()) {
+                inspection.push(Finding::error(
+                    Some(&entry_points),
+                    format!(
+                        "{problem}; PyPI refuses the wheel (\"invalid entry points defined in the entry_points.txt file\"). Fix `[project.scripts]` / `[project.entry-points]` in pyproject.toml and rebuild"
+                    ),
+                ));
+            }
+        }
     }
     let record_member = format!("{dist_info}/RECORD");
     if let Some(record) = read_text(&mut archive, &members, &record_member, &mut inspection) {
         super::record::check(&mut archive, &members, &dist_info, &record, &mut inspection);
     }
     inspection.members = members.into_keys().collect();
-    Ok(inspection)
+    inspection
 }
 
-/// The entry count the end-of-central-directory record declares (zip64 aware); the zip crate
-/// keeps one entry per name, so a smaller count there means duplicate names.
-fn central_directory_entries(path: &Path, file_size: u64) -> Option<u64> {
-    use std::io::{Seek as _, SeekFrom};
-    const EOCD: &[u8] = b"PK\x05\x06";
-    const ZIP64_LOCATOR: &[u8] = b"PK\x06\x07";
-    let mut file = File::open(path).ok()?;
-    let tail_length = file_size.min(22 + 65_535 + 20);
-    file.seek(SeekFrom::Start(file_size - tail_length)).ok()?;
-    let mut tail = Vec::new();
-    (&mut file).take(tail_length).read_to_end(&mut tail).ok()?;
-    let at = tail.windows(4).rposition(|window| window == EOCD)?;
-    let record = tail.get(at..at + 22)?;
-    let count = u16::from_le_bytes([record[10], record[11]]);
-    if count != u16::MAX {
-        return Some(u64::from(count));
+/// Warehouse's zip rules: its framing walk, the compression methods it takes, and no file
+/// that is a tar as well.
+fn check_framing(zip: &Zip, inspection: &mut Inspection) {
+    if let Some(problem) = &zip.framing {
+        let (what, cause) = framing_cause(problem);
+        inspection.push(Finding::error(
+            None,
+            format!(
+                "{what}: PyPI refuses it (\"ZIP archive not accepted: {problem}\", https://docs.pypi.org/archives). {cause}; build the wheel with its build backend (`python -m build --wheel`), or repack an edited one with `wheel pack`, which writes a plain zip"
+            ),
+        ));
     }
-    let locator = tail.get(at.checked_sub(20)?..at)?;
-    if &locator[..4] != ZIP64_LOCATOR {
-        return None;
+    if zip.also_a_tar {
+        inspection.push(Finding::error(
+            None,
+            "its first 512 bytes also read as a tar header: PyPI refuses a file that is both a zip and a tar (\"File is both a zip and a tar file\"). Rebuild the wheel",
+        ));
     }
-    let offset = u64::from_le_bytes(locator[8..16].try_into().ok()?);
-    file.seek(SeekFrom::Start(offset.checked_add(32)?)).ok()?;
-    let mut entries = [0_u8; 8];
-    file.read_exact(&mut entries).ok()?;
-    Some(u64::from_le_bytes(entries))
+    let mut names = std::collections::HashSet::new();
+    let mut reported = std::collections::HashSet::new();
+    for record in &zip.records {
+        if !names.insert(record.raw_name()) && reported.insert(record.raw_name()) {
+            inspection.push(Finding::error(
+                Some(&record.shown_name()),
+                "appears twice in the zip: installers may unpack another copy than the one checked. Rebuild the wheel",
+            ));
+        }
+        if !matches!(record.method, 0 | 8) {
+            inspection.push(Finding::error(
+                Some(&record.shown_name()),
+                format!(
+                    "is compressed with zip method {}: PyPI accepts only stored (0) and deflate (8) members (\"File does not use a supported compression type\"). Rebuild the wheel with its build backend",
+                    record.method
+                ),
+            ));
+        }
+        if !record.decodes_like_local {
+            inspection.push(Finding::error(
+                Some(&record.shown_name()),
+                "has a non-ASCII name without the zip UTF-8 flag: Python reads it as cp437, so PyPI cannot match it to its local header and refuses the wheel. Rebuild the wheel with its build backend",
+            ));
+        }
+    }
 }
 
-/// Member names (files only) to their index; unsafe names, odd compression and bombs reported.
-fn list_members(
-    archive: &mut Archive,
-    file_size: u64,
-    inspection: &mut Inspection,
-) -> BTreeMap<String, usize> {
+/// What a Warehouse framing problem means and how such a zip comes about.
+fn framing_cause(problem: &str) -> (&'static str, &'static str) {
+    match problem {
+        "Trailing data" => (
+            "bytes follow the end of the zip",
+            "Two archives were concatenated, or a copy step appended data",
+        ),
+        "Comment in central directory" => (
+            "a member carries a comment",
+            "A zip tool added per-file comments",
+        ),
+        "ZIP contains a data descriptor" => (
+            "members are written in streaming mode (data descriptors)",
+            "The zip was written to a pipe or by a streaming zip library",
+        ),
+        "Unknown record signature" => (
+            "the file holds bytes that are not zip records (data before the first member, or between members)",
+            "A tool prepended or inserted data",
+        ),
+        _ => (
+            "the local file headers and the central directory disagree",
+            "The zip was edited in place (a member replaced, added or removed) or written by a broken tool",
+        ),
+    }
+}
+
+/// Member names (files only) to their index; unsafe and overlong names reported.
+fn list_members(archive: &mut Archive, inspection: &mut Inspection) -> BTreeMap<String, usize> {
     let mut members = BTreeMap::new();
-    let mut declared: u64 = 0;
     for index in 0..archive.len() {
         let entry = match archive.by_index_raw(index) {
             Ok(entry) => entry,
@@ -137,41 +172,26 @@ fn list_members(
                 continue;
             }
         };
-        let name = entry.name().to_owned();
-        declared = declared.saturating_add(entry.size());
-        if let Some(problem) = unsafe_path(&name) {
+        let name = entry.name();
+        if name.len() > MAX_NAME_BYTES {
             inspection.push(Finding::error(
-                Some(&name),
+                Some(name),
+                format!(
+                    "the member name is {} bytes long, more than the {MAX_NAME_BYTES} a file system can unpack; rebuild the wheel",
+                    name.len()
+                ),
+            ));
+            continue;
+        }
+        if let Some(problem) = unsafe_path(name) {
+            inspection.push(Finding::error(
+                Some(name),
                 format!("unsafe member name: {problem}; installers refuse it. Rebuild the wheel"),
             ));
         }
-        if !matches!(
-            entry.compression(),
-            zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
-        ) {
-            inspection.push(Finding::error(
-                Some(&name),
-                format!(
-                    "compressed with {:?}; PyPI accepts only stored and deflate members",
-                    entry.compression()
-                ),
-            ));
-        }
         if !entry.is_dir() {
-            members.insert(name, index);
+            members.insert(name.to_owned(), index);
         }
-    }
-    if exceeds_ratio(declared, file_size) {
-        inspection.push(Finding::error(
-            None,
-            format!(
-                "declares {} of content in an archive of {}: a compression ratio over {} is a zip bomb and PyPI refuses it; nothing was unpacked",
-                human(declared),
-                human(file_size),
-                super::archive::MAX_RATIO
-            ),
-        ));
-        return BTreeMap::new();
     }
     members
 }
@@ -192,7 +212,9 @@ fn find_dist_info(
         if *data != expected_data {
             inspection.push(Finding::error(
                 Some(&format!("{data}/")),
-                format!("the .data folder must be `{expected_data}/` to match the file name"),
+                format!(
+                    "the .data folder must be `{expected_data}/` to match the file name; installers that follow the wheel spec would unpack it as a plain folder. Rebuild the wheel"
+                ),
             ));
         }
     }
@@ -215,7 +237,8 @@ fn find_dist_info(
             inspection.push(Finding::error(
                 Some(&format!("{one}/")),
                 format!(
-                    "the .dist-info folder must be `{expected}/` to match the file name, found `{one}/`; the wheel was renamed after the build. Rebuild it instead of renaming"
+                    "the .dist-info folder must be `{expected}/` to match the file name, found `{}/`: PyPI looks for `{expected}/WHEEL` and refuses the wheel. The name or version part of the file name was changed after the build; rebuild it instead of renaming",
+                    shorten(one)
                 ),
             ));
             Some((*one).to_owned())
@@ -224,9 +247,9 @@ fn find_dist_info(
             inspection.push(Finding::error(
                 None,
                 format!(
-                    "exactly one .dist-info folder is allowed, found {}: {}; a build directory was reused. Delete `build/` and rebuild from a clean tree",
+                    "exactly one .dist-info folder is allowed (pip refuses more), found {}: {}; a build directory was reused. Delete `build/` and rebuild from a clean tree",
                     many.len(),
-                    many.iter().map(|m| format!("`{m}/`")).collect::<Vec<_>>().join(", ")
+                    shorten(&many.iter().map(|m| format!("`{m}/`")).collect::<Vec<_>>().join(", "))
                 ),
             ));
             many.iter()
@@ -245,7 +268,7 @@ fn read_text(
     let Some(&index) = members.get(member) else {
         inspection.push(Finding::error(
             Some(member),
-            "missing: every wheel needs METADATA, WHEEL and RECORD in its .dist-info folder; rebuild it",
+            "missing: every wheel needs METADATA, WHEEL and RECORD in its .dist-info folder, and PyPI refuses it without them; rebuild it",
         ));
         return None;
     };
@@ -275,7 +298,8 @@ pub(crate) fn read_limited(reader: impl Read) -> Result<String, &'static str> {
     String::from_utf8(bytes).map_err(|_| "is not UTF-8; core metadata must be UTF-8")
 }
 
-/// `WHEEL`: `Wheel-Version` 1.x, `Root-Is-Purelib`, tags and build equal to the file name's.
+/// `WHEEL`: `Wheel-Version` 1.x (an error: installers refuse others); `Root-Is-Purelib`, tags
+/// and build equal to the file name's (warnings: `PyPI` and installers tolerate them).
 fn check_wheel_file(
     text: &str,
     member: &str,
@@ -289,28 +313,37 @@ fn check_wheel_file(
         ));
         return;
     };
-    match wheel.get("Wheel-Version") {
-        None => inspection.push(Finding::error(
+    let version_parts: Option<Vec<u32>> = wheel
+        .get("Wheel-Version")
+        .map(|version| version.split('.').map(|part| part.parse().ok()).collect())
+        .unwrap_or_default();
+    match (wheel.get("Wheel-Version"), version_parts.as_deref()) {
+        (None, _) => inspection.push(Finding::error(
             Some(member),
-            "has no Wheel-Version; rebuild the wheel",
+            "has no Wheel-Version: installers refuse the wheel. Rebuild it with a current build backend",
         )),
-        Some(version) if version.split('.').next() != Some("1") => inspection.push(Finding::error(
+        (Some(_), Some([1, ..])) => {}
+        (Some(version), _) => inspection.push(Finding::error(
             Some(member),
             format!(
-                "Wheel-Version is `{version}`, expected 1.x; installers refuse other major versions"
+                "Wheel-Version is `{}`, expected 1.x: installers refuse other versions. Rebuild the wheel with a current build backend",
+                shorten(version)
             ),
         )),
-        Some(_) => {}
     }
+    // pip and uv read a missing or odd Root-Is-Purelib as false; PyPI does not look.
     match wheel.get("Root-Is-Purelib") {
-        None => inspection.push(Finding::error(
+        None => inspection.push(Finding::warning(
             Some(member),
-            "has no Root-Is-Purelib; rebuild the wheel",
+            "has no Root-Is-Purelib; installers take it as false (platlib). Rebuild the wheel with a current build backend",
         )),
         Some(value) if !matches!(value.to_ascii_lowercase().as_str(), "true" | "false") => {
-            inspection.push(Finding::error(
+            inspection.push(Finding::warning(
                 Some(member),
-                format!("Root-Is-Purelib is `{value}`, expected true or false"),
+                format!(
+                    "Root-Is-Purelib is `{}`, expected true or false; installers take it as false",
+                    shorten(value)
+                ),
             ));
         }
         Some(_) => {}
@@ -329,24 +362,31 @@ fn check_wheel_file(
             expand(python, abi, platform)
         })
         .collect();
+    // PyPI and installers go by the file name's tags; a renamed wheel installs as named.
     if found != expected {
-        inspection.push(Finding::error(
+        inspection.push(Finding::warning(
             Some(member),
             format!(
-                "its Tag lines ({}) do not match the file name's tags ({}); the wheel was renamed after the build. Retag it with `wheel tags` instead of renaming",
-                list_or_none(&found),
-                list_or_none(&expected)
+                "its Tag lines ({}) differ from the file name's tags ({}): the wheel was renamed after the build. PyPI and installers go by the file name; retag with `wheel tags` to keep WHEEL in step",
+                shorten(&list_or_none(&found)),
+                shorten(&list_or_none(&expected))
             ),
         ));
     }
     match (wheel.get("Build"), filename.build_tag.as_deref()) {
-        (Some(inside), Some(outside)) if inside != outside => inspection.push(Finding::error(
+        (Some(inside), Some(outside)) if inside != outside => inspection.push(Finding::warning(
             Some(member),
-            format!("Build is `{inside}` but the file name's build tag is `{outside}`"),
+            format!(
+                "Build is `{}` but the file name's build tag is `{outside}`: the wheel was renamed after the build; PyPI and installers go by the file name",
+                shorten(inside)
+            ),
         )),
-        (Some(inside), None) => inspection.push(Finding::error(
+        (Some(inside), None) => inspection.push(Finding::warning(
             Some(member),
-            format!("Build is `{inside}` but the file name has no build tag"),
+            format!(
+                "Build is `{}` but the file name has no build tag: the wheel was renamed after the build; PyPI and installers go by the file name",
+                shorten(inside)
+            ),
         )),
         _ => {}
     }
@@ -384,6 +424,7 @@ fn expand(python: &str, abi: &str, platform: &str) -> BTreeSet<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::archive::{MAX_ENTRIES, Severity};
     use super::*;
 
     #[test]
@@ -399,12 +440,12 @@ mod tests {
         writer.finish().unwrap();
         let filename = DistFilename::parse("demo-1.0-py3-none-any.whl").unwrap();
         let size = std::fs::metadata(&path).unwrap().len();
-        let inspection = inspect(&path, &filename, size).unwrap();
+        let inspection = inspect(File::open(&path).unwrap(), &filename, size);
         assert_eq!(inspection.findings.len(), 1, "{:?}", inspection.findings);
         assert!(
             inspection.findings[0]
                 .message
-                .starts_with("holds 100001 members, more than the 100000"),
+                .starts_with("declares 100001 members, more than the 100000"),
             "{:?}",
             inspection.findings
         );
@@ -428,11 +469,77 @@ mod tests {
         let expanded = "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-manylinux_2_17_x86_64\nTag: cp311-cp311-manylinux2014_x86_64\n";
         assert_eq!(check(expanded), vec![]);
         let renamed = "Wheel-Version: 2.0\nTag: py3-none-any\n";
-        let messages: Vec<String> = check(renamed).into_iter().map(|f| f.message).collect();
-        assert_eq!(messages.len(), 3, "{messages:#?}");
-        assert!(messages[0].contains("Wheel-Version is `2.0`"));
-        assert!(messages[1].contains("no Root-Is-Purelib"));
-        assert!(messages[2].contains("(py3-none-any) do not match"));
+        let found: Vec<(Severity, String)> = check(renamed)
+            .into_iter()
+            .map(|f| (f.severity, f.message))
+            .collect();
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert_eq!(found[0].0, Severity::Error);
+        assert!(found[0].1.contains("Wheel-Version is `2.0`"));
+        // What PyPI and installers tolerate is advice.
+        assert_eq!(found[1].0, Severity::Warning);
+        assert!(found[1].1.contains("no Root-Is-Purelib"));
+        assert_eq!(found[2].0, Severity::Warning);
+        assert!(found[2].1.contains("(py3-none-any) differ from"));
+        let odd_version = "Wheel-Version: 1.x\nRoot-Is-Purelib: true\nTag: cp311-cp311-manylinux_2_17_x86_64\nTag: cp311-cp311-manylinux2014_x86_64\n";
+        assert_eq!(check(odd_version).len(), 1);
+    }
+
+    /// A wheel of `members` with a RECORD listing them (sha256), plus `extra_rows`.
+    fn wheel(members: &[(&str, &[u8])], extra_rows: &str) -> Inspection {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo-1.0-py3-none-any.whl");
+        let mut writer = zip::ZipWriter::new(File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        let mut record = String::from(extra_rows);
+        for (name, data) in members {
+            if name.ends_with('/') {
+                writer.add_directory(*name, options).unwrap();
+                continue;
+            }
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(data).unwrap();
+            let digest =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(data));
+            record.push_str(&format!("{name},sha256={digest},{}\n", data.len()));
+        }
+        record.push_str("demo-1.0.dist-info/RECORD,,\n");
+        writer
+            .start_file("demo-1.0.dist-info/RECORD", options)
+            .unwrap();
+        writer.write_all(record.as_bytes()).unwrap();
+        writer.finish().unwrap();
+        let filename = DistFilename::parse("demo-1.0-py3-none-any.whl").unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        inspect(File::open(&path).unwrap(), &filename, size)
+    }
+
+    #[test]
+    fn record_rows_for_folders_are_ignored_as_pypi_ignores_them() {
+        let members: [(&str, &[u8]); 4] = [
+            ("demo/", b""),
+            ("demo/__init__.py", b"x = 1\n"),
+            (
+                "demo-1.0.dist-info/METADATA",
+                b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            ),
+            (
+                "demo-1.0.dist-info/WHEEL",
+                b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            ),
+        ];
+        assert_eq!(wheel(&members, "demo/,,\n").findings, vec![]);
+        // A file row without its member is still an error.
+        let findings = wheel(&members, "demo/gone.py,,\n").findings;
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0]
+                .message
+                .contains("lists `demo/gone.py`, but the wheel has no such member")
+        );
     }
 
     #[test]
