@@ -4,9 +4,9 @@
 //!   release with the first upload that finds none (Warehouse `forklift/legacy.py:990-1017`),
 //!   so concurrent first uploads of a new release race on creating it. With several projects,
 //!   each new release has its own first file (they go together: different releases).
-//! - Then every other file, `upload-concurrency` at a time, wheels before sdists. A file
-//!   takes one slot per started 16 MiB, so small files fill the slots while large ones, which
-//!   fill the link on their own, go one or two at a time.
+//! - Then every other file, `upload-concurrency` at a time, wheels before sdists. The files in
+//!   flight add up to at most 64 MiB (a larger file goes alone): small files fill the slots
+//!   while large ones, which fill the link on their own, go one or two at a time.
 //!
 //! A round trip per file is what a real index costs (hundreds of milliseconds), so the wall
 //! time is about one round trip for the first file plus one per `upload-concurrency` files
@@ -171,15 +171,19 @@ async fn upload_batch(
     done
 }
 
-/// How many of the `concurrency` upload slots a file takes: one per started 16 MiB, so many
-/// small files go up in parallel while large ones, which fill the link (and a small index's
-/// CPU) on their own, go one or two at a time. Measured in bench/: two 100 MB wheels sent
-/// together to pypiserver took 1.35x as long as sent one after the other.
+/// The bytes of files in flight at once, at most (a single larger file goes alone).
+const IN_FLIGHT: u64 = 64 * 1024 * 1024;
+
+/// How many of the `concurrency` upload slots a file takes: one per started share of
+/// [`IN_FLIGHT`] (16 MiB at 4 slots, 6.4 MiB at 10), so many small files go up in parallel
+/// while large ones, which fill the link (and a small index's CPU) on their own, go one or two
+/// at a time whatever the concurrency. Measured in bench/: two 100 MB wheels sent together to
+/// pypiserver took 1.35x as long as sent one after the other.
 fn upload_weight(size: u64, concurrency: u32) -> u32 {
-    const SLOT: u64 = 16 * 1024 * 1024;
-    u32::try_from(size.div_ceil(SLOT))
+    let slot = (IN_FLIGHT / u64::from(concurrency.max(1))).max(1);
+    u32::try_from(size.div_ceil(slot))
         .unwrap_or(u32::MAX)
-        .clamp(1, concurrency)
+        .clamp(1, concurrency.max(1))
 }
 
 #[cfg(test)]
@@ -194,5 +198,19 @@ mod tests {
         assert_eq!(upload_weight(100 * 1024 * 1024, 4), 4);
         assert_eq!(upload_weight(100 * 1024 * 1024, 1), 1);
         assert_eq!(upload_weight(0, 4), 1);
+    }
+
+    #[test]
+    fn the_bytes_in_flight_stay_bounded_at_any_concurrency() {
+        const MIB: u64 = 1024 * 1024;
+        // 10 slots of 6.4 MiB: cibuildwheel-sized wheels all go together...
+        assert_eq!(upload_weight(200 * 1024, 10), 1);
+        assert_eq!(upload_weight(6 * MIB, 10), 1);
+        // ...larger ones share the 64 MiB, a 100 MB wheel goes alone.
+        assert_eq!(upload_weight(16 * MIB, 10), 3);
+        assert_eq!(upload_weight(40 * MIB, 10), 7);
+        assert_eq!(upload_weight(100 * MIB, 10), 10);
+        assert_eq!(upload_weight(100 * MIB, 16), 16);
+        assert_eq!(upload_weight(MIB, 0), 1);
     }
 }
