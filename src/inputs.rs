@@ -78,7 +78,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec {
         name: "verify-metadata",
         default: "true",
-        description: "Check core metadata content rules before uploading (structural checks always run). Default: `true`.",
+        description: "Check core metadata content rules before uploading. With false, PyPI still never gets a form it refuses; structural checks always run. Default: `true`.",
         kind: InputKind::Boolean,
         alias: Some("verify_metadata"),
     },

@@ -18,6 +18,7 @@ pub mod oidc;
 pub mod progress;
 pub mod project;
 pub mod release;
+pub mod release_window;
 pub mod report;
 pub mod timing;
 pub mod upload;
@@ -157,10 +158,32 @@ async fn publish(
         skip_existing: settings.skip_existing,
     };
 
+    // What the index has, and how old each release is (PyPI's 14-day window), asked at once.
     let started = Instant::now();
-    let existing = sort_out_existing(&uploader, dists, projects, report).await;
+    let windows = futures_util::future::join_all(projects.iter().map(|project| {
+        release_window::lookup_window(
+            &client,
+            &settings.check_url,
+            &project.name,
+            &project.version,
+        )
+    }));
+    let (existing, windows) = tokio::join!(
+        sort_out_existing(&uploader, dists, projects, report),
+        windows
+    );
     report.phases.record("upload", started);
     let (to_upload, new_releases) = existing?;
+    for (project, window) in projects.iter().zip(&windows) {
+        let files: Vec<&str> = to_upload
+            .iter()
+            .filter(|dist| project.owns(dist))
+            .map(|dist| dist.file_name())
+            .collect();
+        if !files.is_empty() {
+            release_window::refuse_if_closed(window, &project.name, &project.version, &files)?;
+        }
+    }
     let started = Instant::now();
     let attested = attest::attest(settings, runner, &client, &authenticator, &to_upload).await;
     report.phases.record("attest", started);
@@ -254,6 +277,11 @@ fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
     errors.extend(verification.errors);
     for warning in &verification.warnings {
         Console::warning("Dist check", warning);
+    }
+    for dist in &dists {
+        if let Some(notice) = dist::form::MetadataForm::build(&dist.metadata).notice() {
+            Console::notice("Upload form", &format!("{}: {notice}", dist.file_name()));
+        }
     }
     if !errors.is_empty() {
         return Err(dist::verify::VerifyFailed { errors }.into());
@@ -487,6 +515,9 @@ pub fn error_title(error: &anyhow::Error) -> String {
     }
     if let Some(oidc) = error.downcast_ref::<oidc::OidcError>() {
         return oidc.title().to_owned();
+    }
+    if error.is::<release_window::ReleaseClosed>() {
+        return "Release closed to new files (nothing uploaded)".to_owned();
     }
     if error.downcast_ref::<attest::AttestFailed>().is_some() {
         return "Attestation failed (nothing uploaded)".to_owned();

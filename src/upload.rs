@@ -1,5 +1,6 @@
 //! The legacy upload API (Warehouse `forklift/legacy.py`, DESIGN §6): one streaming
-//! `multipart/form-data` POST per file with every core metadata field, retried safely.
+//! `multipart/form-data` POST per file with the core metadata fields `PyPI` accepts, retried
+//! safely.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use url::Url;
 
 use crate::auth::Authenticator;
 use crate::dist::Dist;
-use crate::dist::metadata::form_field_name;
+use crate::dist::form::MetadataForm;
 use crate::http::{HttpError, RetryPolicy, http_error_within, is_retryable};
 use crate::http::{Progress, error_chain, send_watched};
 use crate::index::{self, Lookup};
@@ -553,7 +554,7 @@ fn hint(error: &HttpError, dist: &Dist, user: &str) -> Option<String> {
     Some(text)
 }
 
-/// The multipart form: `:action`, `protocol_version`, every metadata field (repeated fields
+/// The multipart form: `:action`, `protocol_version`, the metadata fields (repeated fields
 /// repeated), file type and digests, the attestation, and the file itself last, streamed.
 pub async fn form(dist: &Dist, attestation: Option<&str>) -> std::io::Result<Form> {
     form_watched(dist, attestation, None).await
@@ -600,19 +601,16 @@ async fn form_watched(
     Ok(form.part("content", part))
 }
 
-/// Every text field of the upload form, in order.
+/// Every text field of the upload form, in order: the metadata fields `PyPI` accepts for the
+/// declared Metadata-Version ([`MetadataForm`]), then our own protocol fields. No header of
+/// the file can become a protocol field: metadata is forwarded from a fixed table only.
 #[must_use]
 pub fn form_fields(dist: &Dist) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    for (key, value) in &dist.metadata.fields {
-        if key.eq_ignore_ascii_case("Description") {
-            continue; // sent once below, from the body when there is one
-        }
-        fields.push((form_field_name(key), value.clone()));
-    }
-    if let Some(description) = dist.metadata.description() {
-        fields.push(("description".to_owned(), description.to_owned()));
-    }
+    let mut fields: Vec<(String, String)> = MetadataForm::build(&dist.metadata)
+        .fields
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
     fields.push(("filetype".to_owned(), dist.kind().filetype().to_owned()));
     fields.push(("pyversion".to_owned(), dist.pyversion().to_owned()));
     fields.push(("sha256_digest".to_owned(), dist.digests.sha256.clone()));

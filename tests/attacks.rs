@@ -149,14 +149,14 @@ fn a_metadata_version_cannot_stop_commands_and_leak_the_minted_token() {
     ];
     env.extend(github.env());
     let (run, logs) = attack(&workspace, &env);
+    // A Metadata-Version PyPI does not accept is refused before anything is sent, even with
+    // verify-metadata: false (the form depends on it): no token is ever minted, and the
+    // hostile text reaches the log only inside the verification error, as text.
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
     assert!(
-        index
-            .received()
-            .iter()
-            .any(|r| r.method == "POST" && r.path == "/legacy/"),
-        "the upload did not happen, so the attack proves nothing:\n{}{}",
-        run.stdout,
-        run.stderr
+        index.received().is_empty(),
+        "nothing may be sent: {:?}",
+        index.received()
     );
     let mut secrets = github.secrets();
     secrets.push(token);

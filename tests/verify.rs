@@ -206,6 +206,129 @@ rejected! {
     license_file_missing_from_a_wheel: "wheel-license-file-missing";
     license_file_missing_from_an_sdist: "sdist-license-file-missing";
     wheel_without_wheel_file: "wheel-no-wheel-file";
+    // One rule of PyPI's upload form at a time (tests/fixtures/dists/metadata_cases.py).
+    metadata_version_2_0: "metadata-version-2.0";
+    metadata_version_2_0_even_without_verify_metadata: "metadata-version-2.0", "INPUT_VERIFY-METADATA" = "false";
+    field_newer_than_the_declared_version: "metadata-field-newer-than-version";
+    single_use_field_twice: "metadata-single-use-field-twice";
+    folded_summary: "metadata-summary-folded";
+    summary_too_long: "metadata-summary-too-long";
+    content_type_charset_spelled_lowercase: "metadata-content-type-charset";
+    unknown_classifier: "metadata-classifier-unknown";
+    deprecated_classifier_names_its_replacement: "metadata-classifier-deprecated";
+    private_classifier: "metadata-classifier-private";
+    requires_dist_not_pep_508: "metadata-requires-dist-invalid";
+    requires_python_not_a_specifier: "metadata-requires-python-invalid";
+    provides_extra_not_a_name: "metadata-provides-extra-invalid";
+    provides_dist_with_a_url: "metadata-provides-dist-url";
+    import_name_not_an_identifier: "metadata-import-name-invalid";
+    email_on_a_special_use_domain: "metadata-email-special-use";
+    email_without_an_address: "metadata-email-invalid";
+    home_page_without_a_scheme: "metadata-home-page-invalid";
+    project_url_label_too_long: "metadata-project-url-label-too-long";
+    project_url_label_twice: "metadata-project-url-label-twice";
+    project_url_not_http: "metadata-project-url-not-http";
+    license_file_missing_from_the_wheel: "metadata-license-file-missing";
+    license_file_climbing_out: "metadata-license-file-parent";
+    license_expression_without_an_operator: "metadata-license-expression-syntax";
+    dynamic_name: "metadata-dynamic-name";
+}
+
+fn notices(run: &RunOutput) -> Vec<String> {
+    run.stdout
+        .lines()
+        .filter(|line| line.starts_with("::notice"))
+        .map(|line| line.splitn(3, "::").nth(2).unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn what_pypi_accepts_passes_and_the_notice_says_what_the_form_leaves_out() {
+    for case in [
+        "accepted-2.1-license-file",
+        "accepted-2.2-license-file",
+        "accepted-2.3-license-file",
+        "accepted-license-expression-lowercase",
+        "accepted-requires-python-trailing-comma",
+        "accepted-content-type-unknown",
+        "accepted-author-email-list",
+        "accepted-smuggled-headers",
+    ] {
+        let run = assert_passes(case, &[]);
+        assert_eq!(warnings(&run), Vec::<String>::new(), "{case}");
+        let form_notices: Vec<String> = notices(&run)
+            .into_iter()
+            .filter(|notice| notice.contains("left out of the upload form"))
+            .collect();
+        match case {
+            "accepted-2.1-license-file"
+            | "accepted-smuggled-headers"
+            | "accepted-content-type-unknown" => {
+                assert_eq!(form_notices.len(), 1, "{case}: {form_notices:?}");
+                insta::assert_snapshot!(format!("form_notice_{case}"), form_notices[0]);
+            }
+            "accepted-2.2-license-file" | "accepted-2.3-license-file" => {
+                assert_eq!(form_notices.len(), 1, "{case}: {form_notices:?}");
+                assert!(
+                    form_notices[0].contains("License-File: introduced in Metadata-Version 2.4"),
+                    "{case}: {form_notices:?}"
+                );
+            }
+            _ => assert_eq!(form_notices, Vec::<String>::new(), "{case}"),
+        }
+    }
+}
+
+#[test]
+fn verify_metadata_false_skips_the_content_rules_for_other_indexes() {
+    for case in [
+        "metadata-classifier-unknown",
+        "metadata-email-special-use",
+        "metadata-requires-dist-invalid",
+        "metadata-field-newer-than-version",
+    ] {
+        assert_passes(case, &[("INPUT_VERIFY-METADATA", "false")]);
+    }
+}
+
+#[test]
+fn for_pypi_a_form_it_refuses_is_never_sent_even_with_verify_metadata_false() {
+    for case in [
+        "metadata-email-special-use",
+        "metadata-requires-dist-invalid",
+        "metadata-classifier-deprecated",
+        "metadata-summary-too-long",
+    ] {
+        let run = dry_run_to_pypi(case, &[("INPUT_VERIFY-METADATA", "false")]);
+        assert_eq!(run.code, Some(1), "{case}:\n{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout
+                .contains("::error title=Verification failed (nothing uploaded)::"),
+            "{case}: {}",
+            run.stdout
+        );
+    }
+    // A classifier missing from the embedded list may be newer than it: the way out. A field
+    // newer than the declared version is left out of the form (and said so).
+    let run = dry_run_to_pypi(
+        "metadata-classifier-unknown",
+        &[("INPUT_VERIFY-METADATA", "false")],
+    );
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let run = dry_run_to_pypi(
+        "metadata-field-newer-than-version",
+        &[("INPUT_VERIFY-METADATA", "false")],
+    );
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "License-Expression: introduced in Metadata-Version 2.4, but the file declares 2.3"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = dry_run_to_pypi("metadata-classifier-unknown", &[]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
 }
 
 #[test]

@@ -76,11 +76,15 @@ pub enum Severity {
 }
 
 /// Structure checks protect the upload and always run; metadata content rules are skipped
-/// with `verify-metadata: false`.
+/// with `verify-metadata: false`, except those `PyPI` certainly applies to the upload form
+/// when the target is `PyPI` or `TestPyPI` (a form it refuses is never sent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {
     Structure,
     Metadata,
+    /// A rule `PyPI` applies to every upload form: always for `PyPI`/`TestPyPI`, with
+    /// `verify-metadata` for other indexes.
+    PypiForm,
 }
 
 /// One problem in one dist: the member if any, and a message with expected, found and fix.
@@ -112,6 +116,12 @@ impl Finding {
     #[must_use]
     pub fn metadata(mut self) -> Self {
         self.category = Category::Metadata;
+        self
+    }
+
+    #[must_use]
+    pub fn pypi_form(mut self) -> Self {
+        self.category = Category::PypiForm;
         self
     }
 

@@ -176,18 +176,6 @@ fn truncate(line: &str) -> String {
     line.chars().take(60).collect()
 }
 
-/// The legacy upload form field for a metadata header (Warehouse `forklift/legacy.py`):
-/// snake case, with the plural names Warehouse reads for multiple-use fields.
-#[must_use]
-pub fn form_field_name(header: &str) -> String {
-    match header.to_ascii_lowercase().as_str() {
-        "classifier" => "classifiers".to_owned(),
-        "project-url" => "project_urls".to_owned(),
-        "home-page" => "home_page".to_owned(),
-        other => other.replace('-', "_"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,14 +248,5 @@ mod tests {
         let text =
             "Metadata-Version: 2.1\nName: new\nVersion: 0.1\n\n        indented\n       |piped\n";
         assert_eq!(description_of(text), "        indented\n       |piped\n");
-    }
-
-    #[test]
-    fn field_names() {
-        assert_eq!(form_field_name("Requires-Dist"), "requires_dist");
-        assert_eq!(form_field_name("Classifier"), "classifiers");
-        assert_eq!(form_field_name("Project-URL"), "project_urls");
-        assert_eq!(form_field_name("License-File"), "license_file");
-        assert_eq!(form_field_name("Author-email"), "author_email");
     }
 }

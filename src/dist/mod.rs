@@ -2,12 +2,17 @@
 //! DESIGN §3 live in [`verify`].
 
 pub mod archive;
+pub mod classifiers;
 pub mod description;
 pub mod discover;
+pub mod email;
 pub mod entry_points;
 pub mod filename;
+pub mod form;
 pub mod gzip;
+pub mod license;
 pub mod metadata;
+pub mod pep508;
 pub mod platform;
 pub mod record;
 pub mod rst;
@@ -15,6 +20,7 @@ pub mod rules;
 pub mod scan;
 pub mod sdist;
 pub mod tar_stream;
+pub mod uri;
 pub mod verify;
 pub mod wheel;
 pub mod zipdir;

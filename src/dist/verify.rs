@@ -28,7 +28,8 @@ pub struct VerifyFailed {
 }
 
 /// All checks of DESIGN §3 over the loaded dists: each file's findings (metadata content rules
-/// only with `verify-metadata`), the set rules, and `check-version`.
+/// with `verify-metadata`, and those `PyPI` certainly applies always when the target is `PyPI`
+/// or `TestPyPI`), the set rules, and `check-version`.
 #[must_use]
 pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
     let mut report = Report::default();
@@ -38,7 +39,12 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
         .is_some_and(|host| host == "upload.pypi.org" || host == "test.pypi.org");
     for dist in dists {
         for finding in &dist.findings {
-            if finding.category == Category::Metadata && !settings.verify_metadata {
+            let applies = match finding.category {
+                Category::Structure => true,
+                Category::Metadata => settings.verify_metadata,
+                Category::PypiForm => settings.verify_metadata || to_pypi,
+            };
+            if !applies {
                 continue;
             }
             let line = finding.render(dist.file_name());
@@ -57,10 +63,10 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
                     .push(too_large(dist, settings.file_size_limit));
             }
         }
-        if to_pypi && settings.verify_metadata {
-            for requirement in dist
-                .metadata
-                .get_all("Requires-Dist")
+        if to_pypi {
+            let form = super::form::MetadataForm::build(&dist.metadata);
+            for requirement in form
+                .values("requires_dist")
                 .filter(|r| is_direct_reference(r))
             {
                 report.errors.push(format!(
@@ -237,12 +243,9 @@ pub fn consistency(filename: &DistFilename, metadata: &CoreMetadata, member: &st
     findings
 }
 
-/// `name @ https://...` (PEP 508 URL requirement), ignoring an `@` inside the marker.
+/// `name @ URL` (PEP 508 URL requirement), as `packaging` parses it.
 fn is_direct_reference(requirement: &str) -> bool {
-    requirement
-        .split(';')
-        .next()
-        .is_some_and(|head| head.contains('@'))
+    super::pep508::parse_requirement(requirement).is_ok_and(|parsed| parsed.url.is_some())
 }
 
 /// Checks across the whole set: no file twice under two spellings. (The per-release rules,

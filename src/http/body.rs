@@ -24,6 +24,9 @@ pub enum BodyKind {
     GitHubJson,
     /// Fulcio's certificate chain, Rekor's log entry.
     SigstoreAnswer,
+    /// A release's JSON API answer (`/pypi/{name}/{version}/json`): its description included,
+    /// and one entry per file.
+    ReleaseJson,
     /// The body of an answer that is not a success (shown shortened).
     Error,
 }
@@ -38,6 +41,7 @@ impl BodyKind {
             Self::UploadAnswer | Self::SigstoreAnswer => MIB,
             Self::OidcAnswer | Self::Error => 64 * 1024,
             Self::GitHubJson => 32 * MIB,
+            Self::ReleaseJson => 16 * MIB,
         }
     }
 
@@ -48,6 +52,7 @@ impl BodyKind {
             Self::OidcAnswer => "the Trusted Publishing answer",
             Self::GitHubJson => "the GitHub API answer",
             Self::SigstoreAnswer => "the Sigstore answer",
+            Self::ReleaseJson => "the release's JSON",
             Self::Error => "the error answer",
         }
     }

@@ -623,13 +623,15 @@ async fn get_entry(
     }
 }
 
-/// One upload seen by [`RecordingIndex`]: the dist's file name and sha256 and the
-/// `attestations` form field, if any.
+/// One upload seen by [`RecordingIndex`]: the dist's file name and sha256, the
+/// `attestations` form field, if any, and every text field.
 #[derive(Debug, Clone)]
 pub struct RecordedUpload {
     pub file_name: String,
     pub sha256: String,
     pub attestations: Option<String>,
+    /// Every form field but the file, in the order sent.
+    pub fields: Vec<(String, String)>,
 }
 
 /// A recording reverse proxy in front of a real index: every request is forwarded as is, and
@@ -688,10 +690,16 @@ async fn forward(State(state): State<ProxyState>, request: axum::extract::Reques
                 .iter()
                 .find(|(name, _, _)| name == "attestations")
                 .map(|(_, _, value)| String::from_utf8_lossy(value).into_owned());
+            let text_fields = fields
+                .iter()
+                .filter(|(name, _, _)| name != "content")
+                .map(|(name, _, value)| (name.clone(), String::from_utf8_lossy(value).into_owned()))
+                .collect();
             uploads.lock().unwrap().push(RecordedUpload {
                 file_name: file_name.unwrap_or_default(),
                 sha256: hex::encode(Sha256::digest(content)),
                 attestations,
+                fields: text_fields,
             });
         }
     }
