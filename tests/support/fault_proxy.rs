@@ -60,6 +60,9 @@ pub enum Fault {
         pause: Duration,
         pauses: usize,
     },
+    /// A remote index's processing time: forward the request as usual, and answer no earlier
+    /// than this long after its body arrived (concurrent requests are held concurrently).
+    Hold(Duration),
 }
 
 impl Fault {
@@ -99,6 +102,7 @@ impl Fault {
                 format!("respond {status}, then stall the body {duration:?}")
             }
             Self::SlowBody { pause, pauses, .. } => format!("slow body ({pauses} x {pause:?})"),
+            Self::Hold(duration) => format!("held {duration:?}"),
         }
     }
 }
@@ -160,6 +164,10 @@ pub struct Seen {
     pub fault: Option<String>,
     /// The upstream's status when the request was forwarded.
     pub upstream_status: Option<u16>,
+    /// When the request's head arrived.
+    pub started: std::time::Instant,
+    /// When the answer was sent (forwarded requests only).
+    pub answered: Option<std::time::Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -411,6 +419,8 @@ async fn serve(
             file_name: None,
             fault: fault.as_ref().map(Fault::describe),
             upstream_status: None,
+            started: std::time::Instant::now(),
+            answered: None,
         };
         if head
             .header("expect")
@@ -531,10 +541,18 @@ async fn serve(
                 return Ok(());
             }
             Some(Fault::ResetMidBody { .. }) => unreachable!("handled before reading the body"),
-            None | Some(Fault::SlowBody { .. }) => {
+            None | Some(Fault::SlowBody { .. } | Fault::Hold(_)) => {
+                let ready = match fault {
+                    Some(Fault::Hold(duration)) => Some(tokio::time::Instant::now() + duration),
+                    _ => None,
+                };
                 let upstream = forward(upstream_port, &head, &body).await;
+                if let Some(ready) = ready {
+                    tokio::time::sleep_until(ready).await;
+                }
                 if let Ok((status, response)) = upstream {
                     seen.upstream_status = Some(status);
+                    seen.answered = Some(std::time::Instant::now());
                     state.lock().unwrap().seen.push(seen);
                     reader.get_mut().write_all(&response).await?;
                 } else {
