@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// What happens to a request a rule picked.
 #[derive(Debug, Clone)]
@@ -190,8 +190,17 @@ impl FaultProxy {
             .enable_all()
             .build()
             .unwrap();
+        // A small receive buffer (inherited by every accepted connection): a slow reader then
+        // slows the client down as a distant server does, instead of the kernel taking in
+        // several MiB on the proxy's behalf (Linux autotunes loopback buffers up to 6 MiB,
+        // which let a 12 MiB upload leave the client long before the proxy read it).
         let listener = runtime
-            .block_on(TcpListener::bind(("127.0.0.1", 0)))
+            .block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.set_recv_buffer_size(128 * 1024)?;
+                socket.bind(("127.0.0.1".parse::<std::net::IpAddr>().unwrap(), 0).into())?;
+                socket.listen(1024)
+            })
             .unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State::default()));
