@@ -2,7 +2,8 @@
 """Generate the benchmark dists (valid wheels with RECORD, one sdist) into a folder.
 
   gen_dists.py OUT          # OUT/small (39 wheels + 1 sdist), OUT/large (2 x 100 MB wheels),
-                            # OUT/many (300 small wheels)
+                            # OUT/many (300 small wheels), OUT/wheels40 (40 small wheels),
+                            # OUT/cibw (100 wheels of ~200 KB, DESIGN §8's cibuildwheel release)
 
 Deterministic content (seeded), so every tool uploads the same bytes. Large wheels hold
 incompressible random data stored uncompressed (as a wheel with native libraries would be).
@@ -102,7 +103,10 @@ def main():
     small = os.path.join(out, "small")
     large = os.path.join(out, "large")
     many = os.path.join(out, "many")
-    for folder in (small, large, many):
+    wheels40 = os.path.join(out, "wheels40")
+    cibw = os.path.join(out, "cibw")
+    folders = (small, large, many, wheels40, cibw)
+    for folder in folders:
         os.makedirs(folder, exist_ok=True)
     # (a) 40 small dists: 39 wheels of ~40 KB and one sdist.
     for tag in tags(39):
@@ -114,7 +118,13 @@ def main():
     # (c) 300 small wheels (a cibuildwheel-sized release).
     for tag in tags(300):
         wheel(many, "bench-many", "1.0.0", tag, 40_000, rng)
-    for folder in (small, large, many):
+    # 40 small wheels of one project (the latency case: one round trip per file).
+    for tag in tags(40):
+        wheel(wheels40, "bench-forty", "1.0.0", tag, 40_000, rng)
+    # 100 platform wheels of ~200 KB (incompressible payload): a cibuildwheel-sized release.
+    for tag in tags(100):
+        wheel(cibw, "bench-cibw", "1.0.0", tag, 200_000, rng)
+    for folder in folders:
         print(folder, len(os.listdir(folder)), "files",
               sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)), "bytes")
 

@@ -8,9 +8,11 @@ cd "$root"
 bench/setup.sh
 cargo build --release --locked --quiet
 dists="$root/target/bench-env/dists"
-if [ ! -f "$dists/.done" ]; then
+# Regenerated whenever the generator changes (the stamp is its hash).
+want=$(sha256sum bench/gen_dists.py | cut -d' ' -f1)
+if [ "$(cat "$dists/.done" 2>/dev/null)" != "$want" ]; then
   rm -rf "$dists"
   "$root/target/bench-env/venv/bin/python" bench/gen_dists.py "$dists"
-  touch "$dists/.done"
+  echo "$want" > "$dists/.done"
 fi
 exec "$root/target/bench-env/venv/bin/python" bench/bench.py --dists "$dists" --out "$root/target/bench-env/results.md" "$@"

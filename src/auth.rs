@@ -120,6 +120,44 @@ impl Authenticator {
     }
 }
 
+/// What the dry run learned about Trusted Publishing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    /// The index exchanged the job's OIDC token for a `PyPI` token (discarded at once): the
+    /// publisher is set up. The index's base URL and whom it accepted.
+    Accepted(url::Url, crate::oidc::Identity),
+    /// The job has no OIDC token (no `id-token: write`, or not in Actions): nothing was asked.
+    NoOidcToken,
+}
+
+/// The dry run's proof of Trusted Publishing, for a run that would use it: when the job can
+/// get an OIDC token, exchange one at the index exactly as a real run does (the minted token
+/// is masked the moment it arrives and dropped unused) and say whom the index accepted.
+/// Without an OIDC token nothing is sent. A refusal is the real run's error, with its report.
+pub async fn prove_trusted_publishing(
+    settings: &crate::inputs::Settings,
+    runner: &crate::actions::Runner,
+    client: &reqwest::Client,
+    project: &str,
+) -> anyhow::Result<Proof> {
+    if runner.id_token_request_url.is_none() || runner.id_token_request_token.is_none() {
+        return Ok(Proof::NoOidcToken);
+    }
+    let mut index_base = crate::http::without_user_info(&settings.repository_url);
+    index_base.set_path("/");
+    index_base.set_query(None);
+    let publisher =
+        crate::oidc::TrustedPublisher::start(client, runner, index_base.clone(), project)
+            .await
+            .inspect_err(|error| error.report(runner))?;
+    let identity = publisher
+        .identity()
+        .unwrap_or_else(|| crate::oidc::Identity::from_claims(&serde_json::Map::new()));
+    // The minted token goes with it, never used.
+    drop(publisher);
+    Ok(Proof::Accepted(index_base, identity))
+}
+
 /// A line of advice for token mode.
 #[derive(Debug, PartialEq, Eq)]
 enum Advice {

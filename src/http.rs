@@ -356,12 +356,14 @@ pub async fn send_watched(
     }
 }
 
-/// When the body stream last handed a chunk to the connection.
+/// What the body stream has handed to the connection: when it last did (for the idle
+/// timeout) and how many bytes of the file so far (for the progress display).
 #[derive(Debug, Clone)]
 pub struct Progress {
     start: std::time::Instant,
     /// Milliseconds after `start`.
     last: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Progress {
@@ -376,6 +378,7 @@ impl Progress {
         Self {
             start: std::time::Instant::now(),
             last: std::sync::Arc::default(),
+            sent: std::sync::Arc::default(),
         }
     }
 
@@ -385,9 +388,30 @@ impl Progress {
             .store(elapsed, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// `bytes` more of the file went out.
+    pub fn advance(&self, bytes: usize) {
+        self.sent.fetch_add(
+            u64::try_from(bytes).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.touch();
+    }
+
     #[must_use]
     pub fn last(&self) -> std::time::Instant {
         self.start + Duration::from_millis(self.last.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Bytes of the file handed to the connection so far.
+    #[must_use]
+    pub fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Time since the request started.
+    #[must_use]
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
     }
 }
 

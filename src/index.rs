@@ -3,10 +3,11 @@
 //! confirmed afterwards.
 
 use std::collections::BTreeMap;
+use std::str::FromStr as _;
 
 use url::Url;
 
-use crate::dist::filename::normalize_name;
+use crate::dist::filename::{DistFilename, normalize_name};
 use crate::http::{ResponseExt as _, RetryPolicy, is_retryable};
 
 const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1";
@@ -23,6 +24,21 @@ impl ProjectFiles {
     #[must_use]
     pub fn sha256_of(&self, file_name: &str) -> Option<Option<&str>> {
         self.files.get(file_name).map(Option::as_deref)
+    }
+
+    /// Whether the index lists any file of `version` (PEP 440 equality: `1.0` is `1.0.0`),
+    /// i.e. whether the release exists there. Names that are not dist names are passed over.
+    #[must_use]
+    pub fn has_release(&self, version: &str) -> bool {
+        let Ok(wanted) = pep440_rs::Version::from_str(version) else {
+            return false;
+        };
+        self.files.keys().any(|file_name| {
+            DistFilename::parse(file_name)
+                .ok()
+                .and_then(|parsed| parsed.parsed_version())
+                .is_some_and(|listed| listed == wanted)
+        })
     }
 }
 
@@ -244,6 +260,25 @@ mod tests {
         assert_eq!(files.sha256_of("demo-1.0.tar.gz"), Some(None));
         assert_eq!(files.sha256_of("demo+x-1.0.zip"), Some(None));
         assert_eq!(files.sha256_of("other.whl"), None);
+    }
+
+    #[test]
+    fn a_release_exists_when_any_file_of_its_version_is_listed() {
+        let files = ProjectFiles {
+            files: [
+                ("demo-1.0-py3-none-any.whl".to_owned(), None),
+                ("demo-2.0rc1.tar.gz".to_owned(), None),
+                ("demo-3.0.win32.exe".to_owned(), None),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        assert!(files.has_release("1.0"));
+        assert!(files.has_release("1.0.0"), "PEP 440 equality");
+        assert!(files.has_release("2.0.0rc1"));
+        assert!(!files.has_release("1.1"));
+        assert!(!files.has_release("3.0"), "not a dist name: passed over");
+        assert!(!ProjectFiles::default().has_release("1.0"));
     }
 
     #[test]

@@ -183,13 +183,13 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec {
         name: "dry-run",
         default: "false",
-        description: "Verify and plan everything, print the plan and the release notes, send nothing.",
+        description: "Verify and plan everything, print the plan and the release notes, upload nothing. With Trusted Publishing and the job's OIDC token, prove the publisher: a token is minted and discarded.",
         kind: InputKind::Boolean,
         alias: None,
     },
     InputSpec {
         name: "upload-concurrency",
-        default: "4",
+        default: "10",
         description: "How many files are uploaded at once (1 to 16).",
         kind: InputKind::Text,
         alias: None,

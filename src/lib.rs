@@ -15,18 +15,20 @@ pub mod index;
 pub mod inputs;
 pub mod markdown;
 pub mod oidc;
+pub mod progress;
 pub mod project;
 pub mod release;
 pub mod release_window;
 pub mod report;
+pub mod timing;
 pub mod upload;
+pub mod upload_plan;
 
-use std::collections::BTreeMap;
-
-use futures_util::StreamExt as _;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use crate::actions::{Console, Runner};
-use crate::dist::{Dist, DistKind};
+use crate::dist::Dist;
 use crate::index::Lookup;
 use crate::inputs::Settings;
 use crate::project::Project;
@@ -43,6 +45,7 @@ pub struct Outcome {
 /// before every upload succeeded. Outputs and the step summary are written whatever happens
 /// after verification, so a failed run still shows which files made it.
 pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
     let dists = verify_dists(&settings)?;
     let projects = project::group(&dists);
     let primary = project::primary(
@@ -51,6 +54,7 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
         runner.repository.as_deref(),
     );
     let mut report = Report::new(&settings, &dists, &projects, primary);
+    report.phases.record("verify", started);
     report.print_dists(&settings, &dists);
     report.prerelease = Some(settings.prerelease.resolve(release::notes::auto_prerelease(
         &report.version,
@@ -65,7 +69,7 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
             &runner,
             &release::Publication::new(&report, &dists),
         );
-        Ok(())
+        prove_publisher(&settings, &runner, &mut report).await
     } else {
         publish(&settings, &runner, &dists, &projects, &mut report).await
     };
@@ -84,7 +88,39 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
     }
 }
 
-/// Authenticate, sort out what the index already has, attest, upload, confirm, release.
+/// The dry run's check of Trusted Publishing (README, "Prove the setup with a dry run"): with
+/// the job's OIDC token, a token is minted and discarded and whom the index accepted is
+/// reported; a refusal fails the dry run with the real run's diagnosis. No dist is sent.
+async fn prove_publisher(
+    settings: &Settings,
+    runner: &Runner,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    if !settings.trusted_publishing() {
+        return Ok(());
+    }
+    let client = http::client()?;
+    let started = Instant::now();
+    let proof = auth::prove_trusted_publishing(settings, runner, &client, &report.name).await;
+    report.phases.record("authenticate", started);
+    match proof? {
+        auth::Proof::Accepted(index, identity) => {
+            let text = format!(
+                "the index at {} accepted this job as publisher ({identity}); the token it minted was discarded, and nothing was uploaded",
+                http::display_url(&index)
+            );
+            Console::line(&format!("Trusted Publishing works: {text}"));
+            report.publisher_proof = Some(text);
+        }
+        auth::Proof::NoOidcToken => Console::line(
+            "Trusted Publishing not checked: this job has no OIDC token (in GitHub Actions, `permissions: id-token: write` lets the dry run exchange one with the index to prove the publisher)",
+        ),
+    }
+    Ok(())
+}
+
+/// Authenticate, sort out what the index already has, attest, upload, confirm, release; the
+/// wall time of each phase goes into the report, also when the phase fails.
 async fn publish(
     settings: &Settings,
     runner: &Runner,
@@ -94,13 +130,19 @@ async fn publish(
 ) -> anyhow::Result<()> {
     let client = http::client()?;
     // What the release step will be able to do, known before anything is uploaded.
-    let gate = release::preflight(settings, runner, &client).await?;
+    let started = Instant::now();
+    let gate = release::preflight(settings, runner, &client).await;
+    report.phases.record("release", started);
+    let gate = gate?;
     let names: Vec<&str> = projects
         .iter()
         .map(|project| project.name.as_str())
         .collect();
+    let started = Instant::now();
     let authenticator =
-        auth::Authenticator::select(settings, runner, &client, &report.name, &names).await?;
+        auth::Authenticator::select(settings, runner, &client, &report.name, &names).await;
+    report.phases.record("authenticate", started);
+    let authenticator = authenticator?;
     if matches!(authenticator, auth::Authenticator::Static(_)) && auth::on_pypi(settings) {
         // As pypa's action does: the summary links the pages that create a Trusted Publisher
         // for this workflow, prefilled.
@@ -117,6 +159,7 @@ async fn publish(
     };
 
     // What the index has, and how old each release is (PyPI's 14-day window), asked at once.
+    let started = Instant::now();
     let windows = futures_util::future::join_all(projects.iter().map(|project| {
         release_window::lookup_window(
             &client,
@@ -125,11 +168,12 @@ async fn publish(
             &project.version,
         )
     }));
-    let (to_upload, windows) = tokio::join!(
+    let (existing, windows) = tokio::join!(
         sort_out_existing(&uploader, dists, projects, report),
         windows
     );
-    let to_upload = to_upload?;
+    report.phases.record("upload", started);
+    let (to_upload, new_releases) = existing?;
     for (project, window) in projects.iter().zip(&windows) {
         let files: Vec<&str> = to_upload
             .iter()
@@ -140,25 +184,38 @@ async fn publish(
             release_window::refuse_if_closed(window, &project.name, &project.version, &files)?;
         }
     }
-    let (attestations, attestation_status) =
-        attest::attest(settings, runner, &client, &authenticator, &to_upload)
-            .await
-            .inspect_err(|_| {
-                report.attestations = Some("failed, so nothing was uploaded".to_owned());
-            })?;
+    let started = Instant::now();
+    let attested = attest::attest(settings, runner, &client, &authenticator, &to_upload).await;
+    report.phases.record("attest", started);
+    let (attestations, attestation_status) = attested.inspect_err(|_| {
+        report.attestations = Some("failed, so nothing was uploaded".to_owned());
+    })?;
     report.attestations = attestation_status;
-    upload_all(&uploader, settings, &to_upload, &attestations, report).await?;
+    let started = Instant::now();
+    let upload_result = upload_plan::upload_all(
+        &uploader,
+        settings.upload_concurrency,
+        &to_upload,
+        &new_releases,
+        &attestations,
+        report,
+    )
+    .await;
+    report.phases.record("upload", started);
+    upload_result?;
+    let started = Instant::now();
     report.confirmed = confirm_uploads(&uploader, dists, projects, &report.uploaded()).await;
+    report.phases.record("confirm", started);
     let differing = report.skipped_different();
     if !differing.is_empty() && gate.will_release() {
         return Err(ReleaseWithheld { files: differing }.into());
     }
 
     let publication = release::Publication::new(report, dists);
-    match release::publish(settings, runner, &client, &publication, gate)
-        .await
-        .map_err(|source| ReleaseFailed { source })?
-    {
+    let started = Instant::now();
+    let released = release::publish(settings, runner, &client, &publication, gate).await;
+    report.phases.record("release", started);
+    match released.map_err(|source| ReleaseFailed { source })? {
         release::Released::Made(outcome) => report.release = Some(outcome),
         release::Released::Skipped(reason) => report.release_skipped = Some(reason),
         release::Released::NotWanted => {}
@@ -261,15 +318,18 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], function: impl Fn(&T) -> R + Sync
 }
 
 /// Ask the index once which files it already has: identical ones are skipped, different ones
-/// are an error (or a warning with skip-existing). Returns the dists still to upload.
+/// are an error (or a warning with skip-existing). Returns the dists still to upload, and the
+/// projects (normalised names) whose release the index does not have yet (not listed, or
+/// the index could not be asked): their first file goes alone.
 async fn sort_out_existing<'d>(
     uploader: &Uploader<'_>,
     dists: &'d [Dist],
     projects: &[Project],
     report: &mut Report,
-) -> anyhow::Result<Vec<&'d Dist>> {
+) -> anyhow::Result<(Vec<&'d Dist>, BTreeSet<String>)> {
     // One simple-index page per project.
     let mut lookups = BTreeMap::new();
+    let mut new_releases = BTreeSet::new();
     for project in projects {
         let lookup = match index::lookup(uploader.client, &uploader.check_url, &project.name).await
         {
@@ -285,6 +345,10 @@ async fn sort_out_existing<'d>(
                 Lookup::NotFound
             }
         };
+        let exists = matches!(&lookup, Lookup::Found(files) if files.has_release(&project.version));
+        if !exists {
+            new_releases.insert(project.normalized.clone());
+        }
         lookups.insert(project.normalized.clone(), lookup);
     }
     let mut to_upload = Vec::new();
@@ -321,92 +385,7 @@ async fn sort_out_existing<'d>(
     if !errors.is_empty() {
         anyhow::bail!("nothing was uploaded: {}", errors.join("\n"));
     }
-    Ok(to_upload)
-}
-
-/// Upload wheels, then sdists, a few at a time; every file is tried even when one fails.
-async fn upload_all(
-    uploader: &Uploader<'_>,
-    settings: &Settings,
-    dists: &[&Dist],
-    attestations: &BTreeMap<String, String>,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let mut failures = Vec::new();
-    let concurrency = u32::try_from(settings.upload_concurrency)
-        .unwrap_or(1)
-        .max(1);
-    let permits = tokio::sync::Semaphore::new(concurrency as usize);
-    for kind in [DistKind::Wheel, DistKind::Sdist] {
-        let batch: Vec<&Dist> = dists
-            .iter()
-            .copied()
-            .filter(|dist| dist.kind() == kind)
-            .collect();
-        let mut results = futures_util::stream::iter(batch)
-            .map(|dist| {
-                let permits = &permits;
-                async move {
-                    let attestation = attestations.get(dist.file_name()).map(String::as_str);
-                    // Closed never happens: the semaphore lives as long as this function.
-                    let _held = permits
-                        .acquire_many(upload_weight(dist.size, concurrency))
-                        .await
-                        .ok();
-                    (dist, uploader.upload(dist, attestation).await)
-                }
-            })
-            .buffered(settings.upload_concurrency);
-        while let Some((dist, result)) = results.next().await {
-            match result {
-                Ok(outcome) => {
-                    let attempts = if outcome.attempts > 1 {
-                        format!(" after {} attempts", outcome.attempts)
-                    } else {
-                        String::new()
-                    };
-                    Console::line(&format!(
-                        "{}: {}{attempts}",
-                        dist.file_name(),
-                        outcome.status.label()
-                    ));
-                    for warning in &outcome.server_warnings {
-                        Console::warning(
-                            "Index warning",
-                            &format!("{}: {warning}", dist.file_name()),
-                        );
-                    }
-                    report.set(
-                        dist.file_name(),
-                        FileReport::done(outcome.status, outcome.attempts),
-                    );
-                }
-                Err(error) => {
-                    report.set(dist.file_name(), FileReport::failed(&error.problem));
-                    failures.push(error);
-                }
-            }
-        }
-    }
-    if failures.is_empty() {
-        return Ok(());
-    }
-    Err(upload::UploadFailed {
-        failures,
-        total: dists.len(),
-    }
-    .into())
-}
-
-/// How many of the `concurrency` upload slots a file takes: one per started 16 MiB, so many
-/// small files go up in parallel while large ones, which fill the link (and a small index's
-/// CPU) on their own, go one or two at a time. Measured in bench/: two 100 MB wheels sent
-/// together to pypiserver took 1.35x as long as sent one after the other.
-fn upload_weight(size: u64, concurrency: u32) -> u32 {
-    const SLOT: u64 = 16 * 1024 * 1024;
-    u32::try_from(size.div_ceil(SLOT))
-        .unwrap_or(u32::MAX)
-        .clamp(1, concurrency)
+    Ok((to_upload, new_releases))
 }
 
 /// After the uploads, read the files this run uploaded (`sent_names`) back from
@@ -559,19 +538,4 @@ pub fn error_title(error: &anyhow::Error) -> String {
         return "GitHub release failed".to_owned();
     }
     "Publishing failed".to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::upload_weight;
-
-    #[test]
-    fn small_files_share_the_slots_and_large_ones_take_them_all() {
-        assert_eq!(upload_weight(40 * 1024, 4), 1);
-        assert_eq!(upload_weight(16 * 1024 * 1024, 4), 1);
-        assert_eq!(upload_weight(20 * 1024 * 1024, 4), 2);
-        assert_eq!(upload_weight(100 * 1024 * 1024, 4), 4);
-        assert_eq!(upload_weight(100 * 1024 * 1024, 1), 1);
-        assert_eq!(upload_weight(0, 4), 1);
-    }
 }

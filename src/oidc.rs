@@ -7,6 +7,7 @@
 
 pub mod audience;
 mod error;
+mod identity;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
 
 pub use self::error::{MintErrorItem, OidcError, Rejection};
+pub use self::identity::Identity;
 use crate::actions::{Console, Runner};
 use crate::auth::Credentials;
 use crate::http::error_chain;
@@ -25,8 +27,6 @@ use crate::http::{self, RetryPolicy};
 /// Mint again when the token has less than this left, so that no upload starts with a token
 /// that could expire under it.
 pub const RENEW_MARGIN: Duration = Duration::from_secs(60);
-/// `PyPI` tokens live 15 minutes; assumed when an index does not say (older Warehouse).
-const DEFAULT_LIFETIME: Duration = Duration::from_secs(900);
 
 /// The claims shown when the index refuses a token, in this order.
 pub const SHOWN_CLAIMS: [&str; 8] = [
@@ -43,14 +43,22 @@ pub const SHOWN_CLAIMS: [&str; 8] = [
 /// A minted `PyPI` token and when it expires. Deliberately neither `Debug` nor `Display`.
 struct MintedToken {
     token: SecretString,
-    expires_at: Duration,
+    /// When it expires, on this machine's monotonic clock: the mint answer's `expires` less the
+    /// index's own time (its `Date` header), so a runner whose clock is off neither renews
+    /// before every file nor uses an expired token. `None` when the index did not say: the
+    /// token is then minted again only when the index refuses it.
+    expires_at: Option<std::time::Instant>,
     /// When it was minted here: a refusal of a request sent before this is not its fault.
     minted_at: std::time::Instant,
 }
 
 impl MintedToken {
-    fn expires_soon(&self, now: Duration) -> bool {
-        self.expires_at.saturating_sub(now) < RENEW_MARGIN
+    fn left(&self, now: std::time::Instant) -> Option<Duration> {
+        self.expires_at.map(|at| at.saturating_duration_since(now))
+    }
+
+    fn expires_soon(&self, now: std::time::Instant) -> bool {
+        self.left(now).is_some_and(|left| left < RENEW_MARGIN)
     }
 }
 
@@ -66,6 +74,8 @@ pub struct TrustedPublisher {
     project: String,
     current: tokio::sync::Mutex<Current>,
     warned_reusable: AtomicBool,
+    /// Whom the index accepted, from the claims of the last OIDC token it exchanged.
+    accepted: std::sync::Mutex<Option<Identity>>,
 }
 
 /// The token in use, or why none could be minted.
@@ -120,10 +130,20 @@ impl TrustedPublisher {
             project: project.to_owned(),
             current: tokio::sync::Mutex::new(Current::default()),
             warned_reusable: AtomicBool::new(false),
+            accepted: std::sync::Mutex::new(None),
         };
         let minted = publisher.mint().await?;
         publisher.current.lock().await.token = Some(minted);
         Ok(publisher)
+    }
+
+    /// Whom the index accepted as publisher at the last mint (the exchanged token's claims).
+    #[must_use]
+    pub fn identity(&self) -> Option<Identity> {
+        self.accepted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Credentials for the next upload request: the current token, or a fresh one when it is
@@ -133,7 +153,7 @@ impl TrustedPublisher {
         if let Some(failure) = &current.failed {
             anyhow::bail!("{failure}");
         }
-        let now = unix_now();
+        let now = std::time::Instant::now();
         let valid = current
             .token
             .as_ref()
@@ -141,10 +161,10 @@ impl TrustedPublisher {
         if let Some(token) = valid {
             return Ok(credentials(token));
         }
-        if let Some(token) = current.token.as_ref() {
+        if let Some(left) = current.token.as_ref().and_then(|token| token.left(now)) {
             Console::line(&format!(
                 "the PyPI token expires in {}s: minting a fresh one before the next file",
-                token.expires_at.saturating_sub(now).as_secs()
+                left.as_secs()
             ));
         }
         match self.mint().await {
@@ -190,10 +210,19 @@ impl TrustedPublisher {
             self.warn_if_reusable_workflow(&jwt);
             match self.exchange(&url, &jwt).await? {
                 Exchange::Minted(minted) => {
-                    tracing::debug!(
-                        "minted a PyPI token valid for {}s",
-                        minted.expires_at.saturating_sub(unix_now()).as_secs()
-                    );
+                    *self
+                        .accepted
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        decode_claims(jwt.expose_secret())
+                            .map(|claims| Identity::from_claims(&claims));
+                    if let Some(left) = minted.left(std::time::Instant::now()) {
+                        tracing::debug!("minted a PyPI token valid for {}s", left.as_secs());
+                    } else {
+                        tracing::debug!(
+                            "minted a PyPI token; the index did not say when it expires, so it is minted again only if the index refuses it"
+                        );
+                    }
                     return Ok(minted);
                 }
                 Exchange::Retry {
@@ -240,11 +269,16 @@ impl TrustedPublisher {
         };
         let status = response.status();
         if status.is_success() {
+            let index_now = response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| httpdate::parse_http_date(value).ok());
             let body = http::read_body(response, http::BodyKind::OidcAnswer).await;
             let minted = body
                 .as_ref()
                 .ok()
-                .and_then(|bytes| parse_minted(&String::from_utf8_lossy(bytes)));
+                .and_then(|bytes| parse_minted(&String::from_utf8_lossy(bytes), index_now));
             return minted
                 .map(Exchange::Minted)
                 .ok_or_else(|| OidcError::Unavailable {
@@ -356,27 +390,30 @@ struct MintFailure {
 }
 
 /// `{"success": true, "token": "pypi-...", "expires": N}`; the token is masked at once.
-fn parse_minted(body: &str) -> Option<MintedToken> {
+/// `expires` is a Unix time on the index's clock: the token's lifetime is measured from the
+/// index's `Date` (`index_now`), or from this machine's clock when the index sent none.
+fn parse_minted(body: &str, index_now: Option<SystemTime>) -> Option<MintedToken> {
     let mut answer: serde_json::Value = serde_json::from_str(body).ok()?;
     let token = match answer.get_mut("token")?.take() {
         serde_json::Value::String(token) if !token.is_empty() => crate::console::learned(token),
         _ => return None,
     };
+    let minted_at = std::time::Instant::now();
     let expires_at = answer
         .get("expires")
         .and_then(serde_json::Value::as_u64)
-        .map_or_else(|| unix_now() + DEFAULT_LIFETIME, Duration::from_secs);
+        .map(|expires| {
+            let now = index_now
+                .unwrap_or_else(SystemTime::now)
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            minted_at + Duration::from_secs(expires).saturating_sub(now)
+        });
     Some(MintedToken {
         token,
         expires_at,
-        minted_at: std::time::Instant::now(),
+        minted_at,
     })
-}
-
-fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
 }
 
 /// Fail early, without a network call, when the job cannot get an OIDC token.
@@ -798,14 +835,46 @@ mod tests {
     }
 
     #[test]
-    fn minted_answer_is_parsed_and_expiry_checked() {
+    fn the_lifetime_is_measured_on_the_index_clock() {
+        // The index's clock is an hour behind this machine's: its token for 900 s still has
+        // 900 s, not none.
+        let index_now = SystemTime::now() - Duration::from_secs(3600);
+        let expires = index_now.duration_since(UNIX_EPOCH).unwrap().as_secs() + 900;
+        let minted = parse_minted(
+            &format!(r#"{{"success": true, "token": "pypi-minted-abcdef", "expires": {expires}}}"#),
+            Some(index_now),
+        )
+        .unwrap();
+        let left = minted.left(minted.minted_at).unwrap();
+        assert!(
+            left > Duration::from_secs(895) && left <= Duration::from_secs(900),
+            "{left:?}"
+        );
+        assert!(!minted.expires_soon(minted.minted_at));
+        assert!(minted.expires_soon(minted.minted_at + Duration::from_secs(841)));
+    }
+
+    #[test]
+    fn without_a_date_the_local_clock_is_used_and_without_expires_none_is_assumed() {
+        let expires = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 100;
+        let minted = parse_minted(
+            &format!(r#"{{"success": true, "token": "pypi-minted-abcdef", "expires": {expires}}}"#),
+            None,
+        )
+        .unwrap();
+        assert!(minted.expires_soon(minted.minted_at + Duration::from_secs(41)));
+        assert!(!minted.expires_soon(minted.minted_at + Duration::from_secs(30)));
+
         let minted =
-            parse_minted(r#"{"success": true, "token": "pypi-minted-abcdef", "expires": 100}"#)
-                .unwrap();
-        assert_eq!(minted.expires_at, Duration::from_secs(100));
-        assert!(minted.expires_soon(Duration::from_secs(41)));
-        assert!(!minted.expires_soon(Duration::from_secs(40)));
-        assert!(parse_minted("<html>").is_none());
-        assert!(parse_minted(r#"{"success": true}"#).is_none());
+            parse_minted(r#"{"success": true, "token": "pypi-minted-abcdef"}"#, None).unwrap();
+        assert_eq!(minted.left(minted.minted_at), None);
+        assert!(!minted.expires_soon(minted.minted_at + Duration::from_secs(100_000)));
+
+        assert!(parse_minted("<html>", None).is_none());
+        assert!(parse_minted(r#"{"success": true}"#, None).is_none());
     }
 }

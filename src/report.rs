@@ -85,6 +85,10 @@ pub struct Report {
     /// Whether the version is a pre-release (the `prerelease` output when no release is made).
     pub prerelease: Option<bool>,
     pub dry_run: bool,
+    /// The wall time of each phase, for the summary.
+    pub phases: crate::timing::Phases,
+    /// The dry run's proof of Trusted Publishing: whom the index accepted.
+    pub publisher_proof: Option<String>,
 }
 
 /// What reading the index back after the uploads showed.
@@ -473,6 +477,12 @@ impl Report {
                 markdown::message(attestations)
             ));
         }
+        if let Some(proof) = &self.publisher_proof {
+            text.push_str(&format!(
+                "\nTrusted Publishing works: {}\n",
+                markdown::text(proof)
+            ));
+        }
         if !self.publisher_links.is_empty() {
             text.push_str(
                 "\n**Publish without a stored token**: a Trusted Publisher for this workflow can be created at (logged in as an owner of the project):\n\n",
@@ -518,6 +528,7 @@ impl Report {
                 }
             ));
         }
+        text.push_str(&self.phases.markdown());
         text
     }
 }

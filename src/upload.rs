@@ -217,6 +217,7 @@ impl Uploader<'_> {
             .await
             .map_err(|error| upload_error(dist, url, format!("{error:#}"), None))?;
         let progress = Progress::new();
+        let _shown = crate::progress::watch(dist.file_name(), dist.size, &progress);
         let form = form_watched(dist, attestation, Some(&progress))
             .await
             .map_err(|error| {
@@ -576,11 +577,23 @@ async fn form_watched(
     let file = tokio::fs::File::open(&dist.path).await?;
     let length = file.metadata().await?.len();
     let progress = progress.cloned();
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |_| {
-        if let Some(progress) = &progress {
-            progress.touch();
-        }
-    });
+    // Reads of 256 KiB for large files, which go one or two at a time (they take several
+    // upload slots); at most 16 KiB for the others, which may be many in flight at once: each
+    // read is buffered twice (tokio's file and the stream), per upload. Measured in bench/:
+    // with 10 uploads of 200 KB in flight, 256 KiB reads took 4 MiB more peak memory.
+    let capacity = if length >= 16 * 1024 * 1024 {
+        256 * 1024
+    } else {
+        usize::try_from(length)
+            .unwrap_or(usize::MAX)
+            .clamp(8 * 1024, 16 * 1024)
+    };
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(file, capacity).inspect(move |chunk| {
+            if let Some(progress) = &progress {
+                progress.advance(chunk.as_ref().map_or(0, bytes::Bytes::len));
+            }
+        });
     let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), length)
         .file_name(dist.file_name().to_owned())
         .mime_str("application/octet-stream")

@@ -1,5 +1,6 @@
 //! The description check against readme_renderer (PyPI's renderer, pinned as Warehouse pins
-//! it): every real description of `target/readmes/` (fetched by `scripts/test.sh --setup`),
+//! it): every real description of `target/readmes/` and of the real-world corpus
+//! `target/corpus/` (both fetched by `scripts/test.sh --setup`),
 //! the same descriptions with one failure of each class added, and standalone cases. The hard
 //! requirement: no description readme_renderer renders is refused. The numbers (how many
 //! failures are caught, warned about or missed) are printed and written to
@@ -91,6 +92,36 @@ fn real_descriptions() -> Vec<(String, String)> {
         if let Some(text) = description::rendered_text(&metadata) {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             out.push((name, text));
+        }
+    }
+    out
+}
+
+/// The reStructuredText descriptions of every dist in the real-world corpus (`target/corpus/`,
+/// fetched by `scripts/test.sh --setup`), read by the same code that builds the upload form.
+/// Identical descriptions (a release's wheels share one) count once. Files our verification
+/// cannot open at all (a `.zip` sdist) have no description we would send.
+fn corpus_descriptions() -> Vec<(String, String)> {
+    let dir = root().join("target/corpus");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|_| panic!("{} is missing: run scripts/test.sh --setup", dir.display()))
+        .flat_map(|release| std::fs::read_dir(release.unwrap().path()).unwrap())
+        .map(|file| file.unwrap().path())
+        .collect();
+    paths.sort();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for path in paths {
+        let Ok(dist) = pypi_oidc_publish::dist::load(&path) else {
+            continue;
+        };
+        if !description::renders_as_rst(dist.metadata.get("Description-Content-Type")) {
+            continue;
+        }
+        if let Some(text) = description::rendered_text(&dist.metadata) {
+            if seen.insert(text.clone()) {
+                out.push((format!("corpus/{}", dist.file_name()), text));
+            }
         }
     }
     out
@@ -287,7 +318,14 @@ impl Tally {
 fn no_description_readme_renderer_renders_is_refused() {
     let real = real_descriptions();
     assert!(real.len() >= 200, "only {} real descriptions", real.len());
+    let corpus = corpus_descriptions();
+    assert!(
+        corpus.len() >= 100,
+        "only {} corpus descriptions",
+        corpus.len()
+    );
     let mut first: Vec<(String, String)> = real.clone();
+    first.extend(corpus.iter().cloned());
     for (name, text) in MUTATIONS {
         first.push((format!("standalone/{name}"), standalone(text)));
     }
@@ -323,8 +361,12 @@ fn no_description_readme_renderer_renders_is_refused() {
     for (id, text) in &real {
         real_tally.add(id, text, &verdicts[id]);
     }
+    let mut corpus_tally = Tally::default();
+    for (id, text) in &corpus {
+        corpus_tally.add(id, text, &verdicts[id]);
+    }
     let mut standalone_tally = Tally::default();
-    for (id, text) in first.iter().skip(real.len()) {
+    for (id, text) in first.iter().skip(real.len() + corpus.len()) {
         standalone_tally.add(id, text, &verdicts[id]);
     }
     let mut mutated_tally = Tally::default();
@@ -332,6 +374,7 @@ fn no_description_readme_renderer_renders_is_refused() {
         mutated_tally.add(id, text, &mutated_verdicts[id]);
     }
     let report = real_tally.summary("real descriptions")
+        + &corpus_tally.summary("real-world corpus descriptions")
         + &standalone_tally.summary("standalone cases")
         + &mutated_tally.summary("real descriptions with one failure added");
     print!("{report}");
@@ -340,6 +383,7 @@ fn no_description_readme_renderer_renders_is_refused() {
     let false_refusals: Vec<&String> = real_tally
         .false_refusals
         .iter()
+        .chain(&corpus_tally.false_refusals)
         .chain(&standalone_tally.false_refusals)
         .chain(&mutated_tally.false_refusals)
         .collect();

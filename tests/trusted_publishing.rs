@@ -101,6 +101,17 @@ fn error_report(run: &RunOutput) -> String {
     ))
 }
 
+/// The run's `::error` annotation and the summary's "Trusted Publishing failed" section alone
+/// (without the dists table that follows it).
+fn diagnosis(run: &RunOutput) -> String {
+    let report = error_report(run);
+    let start = report.find("## Trusted Publishing failed").unwrap();
+    match report[start..].find("\n## ") {
+        Some(end) => report[..start + end].to_owned(),
+        None => report,
+    }
+}
+
 fn unescape(text: &str) -> String {
     text.replace("%0A", "\n")
         .replace("%0D", "\r")
@@ -109,9 +120,22 @@ fn unescape(text: &str) -> String {
         .replace("%25", "%")
 }
 
+/// Ports as `[PORT]`, the summary's phase times as `[T]`.
 fn normalize(text: &str) -> String {
+    let text = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("| |") && line.ends_with(" s |") {
+                let cells = line.matches(" s |").count();
+                format!("| |{}", " [T] |".repeat(cells))
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut out = String::new();
-    let mut rest = text;
+    let mut rest = text.as_str();
     while let Some(start) = rest.find("127.0.0.1:") {
         let (head, tail) = rest.split_at(start + "127.0.0.1:".len());
         out.push_str(head);
@@ -417,6 +441,59 @@ fn a_token_near_expiry_is_minted_again_before_the_next_file() {
 }
 
 #[test]
+fn an_index_clock_an_hour_off_neither_renews_before_every_file_nor_keeps_an_expired_token() {
+    // The token's lifetime is `expires` less the index's `Date`, not less this machine's
+    // clock: an index an hour behind would otherwise look like one whose tokens have expired
+    // (a mint before every file), an index an hour ahead like one whose tokens never expire.
+    for offset in [-3600, 3600] {
+        let config = PypiConfig {
+            clock_offset: offset,
+            ..PypiConfig::default()
+        };
+        let setup = Setup::with_index(&json!({}), config);
+        let run = setup.run(&[("INPUT_UPLOAD-CONCURRENCY", "1".to_owned())]);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "{offset}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        setup.assert_both_files_stored();
+        assert_eq!(
+            setup.pypi.events(),
+            [
+                "audience",
+                "mint ok",
+                &format!("upload {WHEEL}"),
+                &format!("upload {SDIST}"),
+            ],
+            "{offset}: one mint for the whole run"
+        );
+    }
+    // A short token on an index whose clock is ahead is still renewed in time.
+    let config = PypiConfig {
+        clock_offset: 3600,
+        lifetimes: vec![65, 900],
+        first_upload_delay: Duration::from_secs(6),
+        ..PypiConfig::default()
+    };
+    let setup = Setup::with_index(&json!({}), config);
+    let run = setup.run(&[("INPUT_UPLOAD-CONCURRENCY", "1".to_owned())]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        setup.pypi.events(),
+        [
+            "audience",
+            "mint ok",
+            &format!("upload {WHEEL}"),
+            "mint ok",
+            &format!("upload {SDIST}"),
+        ],
+    );
+}
+
+#[test]
 fn a_reusable_workflow_is_warned_about() {
     let claims = json!({
         "job_workflow_ref": "octo-org/shared/.github/workflows/pypi.yml@refs/heads/main",
@@ -506,4 +583,78 @@ fn a_renewal_that_fails_is_reported_once_and_not_repeated_by_every_upload() {
         run.summary
     );
     assert!(setup.stored().is_empty());
+}
+
+#[test]
+fn a_dry_run_with_an_oidc_token_mints_once_uploads_nothing_and_names_the_publisher() {
+    let setup = Setup::with_index(&json!({"environment": "pypi"}), PypiConfig::default());
+    let run = setup.run(&[("INPUT_DRY-RUN", "true".to_owned())]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    // One OIDC token, one mint, no upload: the index holds nothing.
+    assert_eq!(setup.pypi.events(), ["audience", "mint ok"]);
+    assert_eq!(setup.github.issued().len(), 1);
+    assert!(setup.stored().is_empty(), "{:?}", setup.stored());
+    let proof = format!(
+        "Trusted Publishing works: the index at {} accepted this job as publisher (repository octo-org/demo, workflow release.yml (octo-org/demo/.github/workflows/release.yml@refs/tags/v0.3.0), environment pypi); the token it minted was discarded, and nothing was uploaded",
+        setup.pypi.url()
+    );
+    assert!(run.stdout.contains(&proof), "{}", run.stdout);
+    // The minted token was masked the moment it arrived, before anything else was printed.
+    assert!(
+        position(
+            &run.stdout,
+            &format!("::add-mask::{}", setup.pypi.minted_token)
+        ) < position(&run.stdout, "Trusted Publishing works")
+    );
+    assert!(
+        run.summary
+            .contains("Trusted Publishing works: the index at"),
+        "{}",
+        run.summary
+    );
+    assert!(run.summary.contains("(dry run)"), "{}", run.summary);
+}
+
+#[test]
+fn a_dry_run_whose_publisher_is_refused_fails_with_the_real_runs_diagnosis() {
+    let config = PypiConfig {
+        publisher_repository: "octo-org/other-repo".into(),
+        ..PypiConfig::default()
+    };
+    let setup = Setup::without_index(&json!({}), config.clone());
+    let dry = setup.run(&[("INPUT_DRY-RUN", "true".to_owned())]);
+    assert_eq!(dry.code, Some(1), "{}\n{}", dry.stdout, dry.stderr);
+    assert_eq!(
+        setup.pypi.events(),
+        ["audience", "mint 422 invalid-publisher"]
+    );
+    // Word for word what a real run says.
+    let real_setup = Setup::without_index(&json!({}), config);
+    let real = real_setup.run(&[]);
+    assert_eq!(real.code, Some(1), "{}\n{}", real.stdout, real.stderr);
+    assert_eq!(diagnosis(&dry), diagnosis(&real));
+    assert!(
+        diagnosis(&dry).contains("invalid-publisher"),
+        "{}",
+        diagnosis(&dry)
+    );
+}
+
+#[test]
+fn a_dry_run_without_an_oidc_token_stays_offline() {
+    let setup = Setup::with_index(&json!({}), PypiConfig::default());
+    // The runner's environment without ACTIONS_ID_TOKEN_REQUEST_*.
+    let run = setup.workspace.run(&[
+        ("INPUT_REPOSITORY-URL", setup.pypi.url().as_str()),
+        ("INPUT_DRY-RUN", "true"),
+    ]);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(setup.pypi.events().is_empty(), "{:?}", setup.pypi.events());
+    assert!(setup.github.issued().is_empty());
+    assert!(
+        run.stdout
+            .contains("Trusted Publishing not checked: this job has no OIDC token"),
+        "{}",
+        run.stdout
+    );
 }

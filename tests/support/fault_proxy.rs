@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// What happens to a request a rule picked.
 #[derive(Debug, Clone)]
@@ -60,6 +60,9 @@ pub enum Fault {
         pause: Duration,
         pauses: usize,
     },
+    /// A remote index's processing time: forward the request as usual, and answer no earlier
+    /// than this long after its body arrived (concurrent requests are held concurrently).
+    Hold(Duration),
 }
 
 impl Fault {
@@ -99,6 +102,7 @@ impl Fault {
                 format!("respond {status}, then stall the body {duration:?}")
             }
             Self::SlowBody { pause, pauses, .. } => format!("slow body ({pauses} x {pause:?})"),
+            Self::Hold(duration) => format!("held {duration:?}"),
         }
     }
 }
@@ -160,6 +164,10 @@ pub struct Seen {
     pub fault: Option<String>,
     /// The upstream's status when the request was forwarded.
     pub upstream_status: Option<u16>,
+    /// When the request's head arrived.
+    pub started: std::time::Instant,
+    /// When the answer was sent (forwarded requests only).
+    pub answered: Option<std::time::Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -182,8 +190,17 @@ impl FaultProxy {
             .enable_all()
             .build()
             .unwrap();
+        // A small receive buffer (inherited by every accepted connection): a slow reader then
+        // slows the client down as a distant server does, instead of the kernel taking in
+        // several MiB on the proxy's behalf (Linux autotunes loopback buffers up to 6 MiB,
+        // which let a 12 MiB upload leave the client long before the proxy read it).
         let listener = runtime
-            .block_on(TcpListener::bind(("127.0.0.1", 0)))
+            .block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.set_recv_buffer_size(128 * 1024)?;
+                socket.bind(("127.0.0.1".parse::<std::net::IpAddr>().unwrap(), 0).into())?;
+                socket.listen(1024)
+            })
             .unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State::default()));
@@ -411,6 +428,8 @@ async fn serve(
             file_name: None,
             fault: fault.as_ref().map(Fault::describe),
             upstream_status: None,
+            started: std::time::Instant::now(),
+            answered: None,
         };
         if head
             .header("expect")
@@ -531,10 +550,18 @@ async fn serve(
                 return Ok(());
             }
             Some(Fault::ResetMidBody { .. }) => unreachable!("handled before reading the body"),
-            None | Some(Fault::SlowBody { .. }) => {
+            None | Some(Fault::SlowBody { .. } | Fault::Hold(_)) => {
+                let ready = match fault {
+                    Some(Fault::Hold(duration)) => Some(tokio::time::Instant::now() + duration),
+                    _ => None,
+                };
                 let upstream = forward(upstream_port, &head, &body).await;
+                if let Some(ready) = ready {
+                    tokio::time::sleep_until(ready).await;
+                }
                 if let Ok((status, response)) = upstream {
                     seen.upstream_status = Some(status);
+                    seen.answered = Some(std::time::Instant::now());
                     state.lock().unwrap().seen.push(seen);
                     reader.get_mut().write_all(&response).await?;
                 } else {

@@ -22,6 +22,7 @@ pub mod hostile;
 pub mod oidc_fake;
 pub mod runner_log;
 pub mod sigstore_fake;
+pub mod wheels;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

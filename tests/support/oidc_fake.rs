@@ -33,6 +33,11 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
+/// Unix time on the fake index's clock.
+fn index_now(config: &PypiConfig) -> u64 {
+    unix_now().saturating_add_signed(config.clock_offset)
+}
+
 /// A runtime with one worker running `router` on 127.0.0.1; returns it and the port.
 fn serve(router: Router) -> (tokio::runtime::Runtime, u16) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -248,6 +253,9 @@ pub struct PypiConfig {
     pub upstream: Option<String>,
     /// Hold the first upload this long before forwarding it (a slow, large file).
     pub first_upload_delay: Duration,
+    /// The index's clock is this many seconds ahead of this machine's (negative: behind): the
+    /// mint's `expires`, its `Date` header and the expiry check all use it.
+    pub clock_offset: i64,
 }
 
 impl Default for PypiConfig {
@@ -262,6 +270,7 @@ impl Default for PypiConfig {
             scripted: Vec::new(),
             upstream: None,
             first_upload_delay: Duration::ZERO,
+            clock_offset: 0,
         }
     }
 }
@@ -472,10 +481,15 @@ async fn mint_token(State(state): State<Arc<Mutex<PypiState>>>, body: Bytes) -> 
         .copied()
         .unwrap_or(900);
     state.mints += 1;
-    let expires = unix_now() + lifetime;
+    let now = index_now(&state.config);
+    let expires = now + lifetime;
     state.expires = Some(expires);
     state.events.push("mint ok".into());
-    Json(json!({"success": true, "token": state.config.minted_token, "expires": expires}))
+    let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(now));
+    (
+        [("date", date)],
+        Json(json!({"success": true, "token": state.config.minted_token, "expires": expires})),
+    )
         .into_response()
 }
 
@@ -532,7 +546,10 @@ async fn proxy(State(state): State<Arc<Mutex<PypiState>>>, request: Request) -> 
     if is_upload {
         let mut state = state.lock().unwrap();
         // An expired token is refused, as Warehouse's macaroon caveat does.
-        if state.expires.is_some_and(|expires| unix_now() > expires) {
+        if state
+            .expires
+            .is_some_and(|expires| index_now(&state.config) > expires)
+        {
             state.events.push("upload refused: token expired".into());
             return (
                 StatusCode::FORBIDDEN,
