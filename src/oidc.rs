@@ -13,7 +13,6 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret as _, SecretString};
 use url::Url;
@@ -642,17 +641,18 @@ fn id_token_url(request_url: &str, audience: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// The claims of a JWT, decoded for display only: the signature is NOT checked.
+/// The claims of a JWT, decoded for display only.
+///
+/// Nothing is validated, on purpose (jsonwebtoken's `dangerous::insecure_decode`: no signature,
+/// no `exp`, no `aud`). That is safe here: the token comes straight from the runner's token
+/// service over TLS, and this program is not its relying party: `PyPI` (and Fulcio) verify it
+/// when it is presented. The claims are only shown, to explain a refused token or a reusable
+/// workflow; nothing is granted or sent on their word, so a forged token gains nothing.
 #[must_use]
 pub fn decode_claims(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        serde_json::Value::Object(claims) => Some(claims),
-        _ => None,
-    }
+    jsonwebtoken::dangerous::insecure_decode(jwt)
+        .ok()
+        .map(|token| token.claims)
 }
 
 fn claim_text(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> String {
@@ -729,6 +729,7 @@ mod tests {
     use super::*;
 
     fn jwt(claims: &serde_json::Value) -> String {
+        use base64::Engine as _;
         let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         format!(
             "{}.{}.c2lnbmF0dXJl",
@@ -768,6 +769,31 @@ mod tests {
         assert_eq!(claim_text(&claims, "environment"), "MISSING");
         assert_eq!(claim_text(&claims, "ref"), "MISSING");
         assert!(decode_claims("not-a-jwt").is_none());
+    }
+
+    #[test]
+    fn claims_are_shown_whatever_the_signature_expiry_and_audience() {
+        // Expired, for another audience, signed with a key nobody checks: still decoded,
+        // since the claims are only shown (the index verifies the token, not this program).
+        let claims = serde_json::json!({
+            "sub": "repo:octo-org/demo:environment:pypi",
+            "aud": "sigstore",
+            "exp": 1_000_000_000,
+            "job_workflow_ref": "octo-org/demo/.github/workflows/release.yml@refs/tags/v1",
+        });
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(b"not the issuer's key"),
+        )
+        .unwrap();
+        let decoded = decode_claims(&token).unwrap();
+        assert_eq!(serde_json::Value::Object(decoded), claims);
+        // A token whose signature part is garbage: the same.
+        let (signed, _) = token.rsplit_once('.').unwrap();
+        assert!(decode_claims(&format!("{signed}.garbage")).is_some());
+        // Claims that are not an object are no claims.
+        assert!(decode_claims(&jwt(&serde_json::json!(["sub"]))).is_none());
     }
 
     #[test]

@@ -262,18 +262,28 @@ fn changelog_text_in_the_dry_run_cannot_inject_commands() {
 }
 
 /// The hostile peer as the GitHub API of `octo-org/demo`, with `html_url` and asset `state`
-/// carrying commands. `upload` is where the release's `upload_url` points.
+/// carrying commands. `upload` is where the release's `upload_url` points. The answers have
+/// every field GitHub's release and asset objects always have (the client reads them into
+/// octocrab's models), the hostile strings in the ones shown.
 fn hostile_github(api: &Hostile, upload: &str, html_url: &str) {
+    let repo = format!("{}repos/octo-org/demo", api.url());
     let release = json!({
-        "id": 7, "tag_name": "v0.3.0", "name": "v0.3.0", "body": "notes", "draft": true,
-        "prerelease": false, "html_url": html_url,
+        "url": format!("{repo}/releases/7"), "assets_url": format!("{repo}/releases/7/assets"),
+        "id": 7, "node_id": "RE_7", "tag_name": "v0.3.0", "target_commitish": "main",
+        "name": "v0.3.0", "body": "notes", "draft": true, "prerelease": false,
+        "html_url": html_url, "created_at": "2026-11-20T10:00:00Z", "published_at": null,
+        "author": null, "assets": [],
         "upload_url": format!("{upload}repos/octo-org/demo/releases/7/assets{{?name,label}}"),
     });
     let mut published = release.clone();
     published["draft"] = json!(false);
     let asset = |name: &str, state: &str| {
-        json!({"id": 9, "name": name, "size": 1, "state": state,
-               "url": format!("{}repos/octo-org/demo/releases/assets/9", api.url())})
+        json!({"id": 9, "node_id": "RA_9", "name": name, "label": null, "size": 1,
+               "state": state, "content_type": "application/octet-stream",
+               "download_count": 0, "created_at": "2026-11-20T10:00:00Z",
+               "updated_at": "2026-11-20T10:00:00Z", "uploader": null,
+               "browser_download_url": format!("{}download/9", api.url()),
+               "url": format!("{repo}/releases/assets/9")})
     };
     api.on(
         "GET",

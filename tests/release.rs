@@ -162,6 +162,22 @@ fn first_run_creates_a_draft_attaches_the_dists_then_publishes() {
         uploads.iter().all(|upload| *upload < publish),
         "assets before publishing"
     );
+    // Every call a first release costs, in order (the probe's notes are the only notes asked
+    // for; the tag exists, so it is not looked up).
+    let operations: Vec<&str> = exchanges.iter().map(|e| e.operation).collect();
+    assert_eq!(
+        operations,
+        [
+            "repos/generate-release-notes",
+            "repos/get-release-by-tag",
+            "repos/list-releases",
+            "repos/create-release",
+            "repos/list-release-assets",
+            "repos/upload-release-asset",
+            "repos/upload-release-asset",
+            "repos/update-release",
+        ]
+    );
 
     let url = format!("https://github.com/octo-org/demo/releases/tag/{TAG}");
     assert_eq!(run.output("release-url").as_deref(), Some(url.as_str()));

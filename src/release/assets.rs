@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncReadExt as _;
 
-use super::api::{ApiError, Asset, GitHub, Release};
+use super::api::{ApiError, Asset, GitHub, Release, asset_sha256};
 use crate::actions::Console;
 
 /// GitHub's limit for one release asset.
@@ -60,10 +60,11 @@ async fn remote_sha256(
     asset: &Asset,
     local: &Local,
 ) -> anyhow::Result<String> {
-    if let Some(digest) = asset.sha256() {
+    if let Some(digest) = asset_sha256(asset) {
         return Ok(digest.to_ascii_lowercase());
     }
-    if asset.size != local.size {
+    let size = u64::try_from(asset.size).unwrap_or_default();
+    if size != local.size {
         return Ok(format!(
             "(unknown; {} bytes, ours {})",
             asset.size, local.size
@@ -76,14 +77,9 @@ async fn remote_sha256(
         )
     })?;
     let mut hasher = Sha256::new();
-    crate::http::stream_body(
-        response,
-        asset.size,
-        download_deadline(asset.size),
-        |chunk| {
-            hasher.update(chunk);
-        },
-    )
+    crate::http::stream_body(response, size, download_deadline(size), |chunk| {
+        hasher.update(chunk);
+    })
     .await
     .with_context(|| format!("failed to download the asset {}", asset.name))?;
     Ok(hex::encode(hasher.finalize()))
@@ -175,7 +171,8 @@ async fn upload(github: &GitHub<'_>, release: &Release, local: &Local) -> anyhow
             .await
         {
             Ok(asset) => {
-                if let Some(remote) = asset.sha256().filter(|remote| *remote != local.sha256) {
+                if let Some(remote) = asset_sha256(&asset).filter(|remote| *remote != local.sha256)
+                {
                     // Corrupted on the way: remove it so that neither this loop nor a re-run
                     // mistakes it for the user's own different file.
                     let remote = remote.to_owned();

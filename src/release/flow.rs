@@ -39,7 +39,7 @@ impl Releaser<'_> {
             assets::sync(self.github, &release, &self.publication.files).await?;
         }
         if release.draft && !self.settings.draft {
-            release = self.publish_draft(release).await?;
+            release = Box::pin(self.publish_draft(release)).await?;
         } else if release.draft {
             Console::line(&format!(
                 "release: left as a draft (draft: true): {}",
@@ -54,8 +54,8 @@ impl Releaser<'_> {
             );
         }
         Ok(ReleaseOutcome {
-            url: release.html_url,
-            id: release.id,
+            url: release.html_url.to_string(),
+            id: release.id.into_inner(),
             prerelease: release.prerelease,
         })
     }

@@ -270,7 +270,9 @@ pub async fn publish(
         plan: &plan,
         generated_notes,
     };
-    match release.run().await {
+    // Boxed: octocrab's release model is large (~2 KB, with its author), and the flow holds
+    // a few across awaits; the futures of the whole run need not carry them.
+    match Box::pin(release.run()).await {
         Ok(outcome) => Ok(Released::Made(outcome)),
         Err(error) if settings.release == ReleaseMode::Auto && gate::refused_permission(&error) => {
             tracing::debug!("release refused: {error:#}");
