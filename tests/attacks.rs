@@ -261,6 +261,23 @@ fn changelog_text_in_the_dry_run_cannot_inject_commands() {
     );
 }
 
+/// A token-mode publish of tag v0.3.0 whose index and GitHub API are both `peer`.
+fn release_env(peer: &Hostile) -> Vec<(&'static str, String)> {
+    vec![
+        ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
+        (
+            "INPUT_PASSWORD",
+            "pypi-static-password-0123456789".to_owned(),
+        ),
+        ("INPUT_TAG", "v0.3.0".to_owned()),
+        ("GITHUB_TOKEN", "ghs_static0123456789abcdef".to_owned()),
+        (
+            "GITHUB_API_URL",
+            peer.url().trim_end_matches('/').to_owned(),
+        ),
+    ]
+}
+
 /// The hostile peer as the GitHub API of `octo-org/demo`, with `html_url` and asset `state`
 /// carrying commands. `upload` is where the release's `upload_url` points. The answers have
 /// every field GitHub's release and asset objects always have (the client reads them into
@@ -362,19 +379,7 @@ fn github_api_strings_cannot_inject_commands() {
         &peer.url(),
         "https://github.com/octo-org/demo/releases/tag/v0.3.0\r::stop-commands::pwned-by-html-url",
     );
-    let env = vec![
-        ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
-        (
-            "INPUT_PASSWORD",
-            "pypi-static-password-0123456789".to_owned(),
-        ),
-        ("INPUT_TAG", "v0.3.0".to_owned()),
-        ("GITHUB_TOKEN", "ghs_static0123456789abcdef".to_owned()),
-        (
-            "GITHUB_API_URL",
-            peer.url().trim_end_matches('/').to_owned(),
-        ),
-    ];
+    let env = release_env(&peer);
     let (run, logs) = attack(&workspace, &env);
     assert!(
         peer.received().iter().any(|r| r.method == "PATCH"),
@@ -646,19 +651,7 @@ fn the_github_token_is_sent_to_no_upload_url_but_the_api_upload_host() {
         &elsewhere.url(),
         "https://github.com/octo-org/demo/releases/tag/v0.3.0",
     );
-    let env = vec![
-        ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
-        (
-            "INPUT_PASSWORD",
-            "pypi-static-password-0123456789".to_owned(),
-        ),
-        ("INPUT_TAG", "v0.3.0".to_owned()),
-        ("GITHUB_TOKEN", "ghs_static0123456789abcdef".to_owned()),
-        (
-            "GITHUB_API_URL",
-            peer.url().trim_end_matches('/').to_owned(),
-        ),
-    ];
+    let env = release_env(&peer);
     let (run, logs) = attack(&workspace, &env);
     assert!(
         elsewhere.received().is_empty(),

@@ -88,6 +88,11 @@ struct Answer {
 }
 
 /// POST a hand-built multipart form (the file last, as `content`) with basic auth.
+/// An upload of `bytes` as `file` with the form a correct client sends and the project's token.
+fn upload_good(server: &PypiServer, file: &str, bytes: &[u8]) -> Answer {
+    upload(server, &good_form(file, bytes), file, bytes, &server.token)
+}
+
 fn upload(
     server: &PypiServer,
     form: &[(String, String)],
@@ -155,13 +160,7 @@ fn a_good_upload_is_stored_by_pypiserver_and_pip_installs_it() {
     let server = PypiServer::start();
     for file in [WHEEL, SDIST] {
         let bytes = sample(file);
-        let answer = upload(
-            &server,
-            &good_form(file, &bytes),
-            file,
-            &bytes,
-            &server.token,
-        );
+        let answer = upload_good(&server, file, &bytes);
         assert_eq!(
             answer.status,
             200,
@@ -176,23 +175,11 @@ fn a_good_upload_is_stored_by_pypiserver_and_pip_installs_it() {
 
     // The same file again is a no-op success; other bytes under the name are refused.
     let bytes = sample(WHEEL);
-    let again = upload(
-        &server,
-        &good_form(WHEEL, &bytes),
-        WHEEL,
-        &bytes,
-        &server.token,
-    );
+    let again = upload_good(&server, WHEEL, &bytes);
     assert_eq!(again.status, 200);
     let mut other = bytes.clone();
     other.extend_from_slice(b"trailing");
-    let conflict = upload(
-        &server,
-        &good_form(WHEEL, &other),
-        WHEEL,
-        &other,
-        &server.token,
-    );
+    let conflict = upload_good(&server, WHEEL, &other);
     assert_eq!(conflict.status, 400);
     assert!(
         conflict.reason.starts_with(&format!(
@@ -345,13 +332,7 @@ fn the_json_api_and_the_14_day_rule_behave_as_pypis() {
     assert_eq!((status, body.trim()), (404, r#"{"message": "Not Found"}"#));
 
     let bytes = sample(WHEEL);
-    let answer = upload(
-        &server,
-        &good_form(WHEEL, &bytes),
-        WHEEL,
-        &bytes,
-        &server.token,
-    );
+    let answer = upload_good(&server, WHEEL, &bytes);
     assert_eq!(answer.status, 200, "{}", answer.reason);
     let (status, body) =
         support::http_request(server.port, "GET", "/pypi/oidc-publish-demo/0.3.0/json");
@@ -380,13 +361,7 @@ fn the_json_api_and_the_14_day_rule_behave_as_pypis() {
         "{aged} must be 20 days before {fresh}"
     );
     let sdist = sample(SDIST);
-    let answer = upload(
-        &server,
-        &good_form(SDIST, &sdist),
-        SDIST,
-        &sdist,
-        &server.token,
-    );
+    let answer = upload_good(&server, SDIST, &sdist);
     assert_eq!(
         (answer.status, answer.reason.as_str()),
         (
@@ -395,13 +370,7 @@ fn the_json_api_and_the_14_day_rule_behave_as_pypis() {
         )
     );
     // Re-sending a file the old release has is still a no-op success.
-    let again = upload(
-        &server,
-        &good_form(WHEEL, &bytes),
-        WHEEL,
-        &bytes,
-        &server.token,
-    );
+    let again = upload_good(&server, WHEEL, &bytes);
     assert_eq!(again.status, 200, "{}", again.reason);
 }
 
@@ -411,13 +380,7 @@ fn the_file_size_limit_is_configurable_and_named_as_pypi_names_it() {
     server.set_file_size_limit(1024);
     let bytes = sample(WHEEL);
     assert!(bytes.len() > 1024);
-    let answer = upload(
-        &server,
-        &good_form(WHEEL, &bytes),
-        WHEEL,
-        &bytes,
-        &server.token,
-    );
+    let answer = upload_good(&server, WHEEL, &bytes);
     assert_eq!(answer.status, 400);
     assert_eq!(
         answer.reason,
@@ -494,12 +457,6 @@ fn file_and_archive_rules_are_pypis() {
 
     // A Pyodide wheel (PEP 783 platform tag) is accepted.
     let pyodide = "oidc_publish_demo-0.3.0-cp313-cp313-pyemscripten_2026_0_wasm32.whl";
-    let answer = upload(
-        &server,
-        &good_form(pyodide, &wheel),
-        pyodide,
-        &wheel,
-        &server.token,
-    );
+    let answer = upload_good(&server, pyodide, &wheel);
     assert_eq!(answer.status, 200, "{}", answer.reason);
 }
