@@ -9,7 +9,7 @@ pub mod attest;
 pub mod auth;
 pub mod changelog;
 pub mod console;
-pub mod dist;
+pub mod distribution;
 pub mod http;
 pub mod index;
 pub mod inputs;
@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use crate::actions::{Console, Runner};
-use crate::dist::Dist;
+use crate::distribution::Dist;
 use crate::index::Lookup;
 use crate::inputs::Settings;
 use crate::project::Project;
@@ -244,7 +244,7 @@ pub struct ReleaseWithheld {
 
 /// Discover, read and verify every dist; report all problems together.
 fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
-    let discovery = dist::discover(&settings.packages_dir)?;
+    let discovery = distribution::discover(&settings.packages_dir)?;
     for path in &discovery.ignored {
         Console::notice(
             "Ignored file",
@@ -263,7 +263,7 @@ fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
             ),
         );
     }
-    let results = parallel_map(&discovery.dists, |path| dist::load(path));
+    let results = parallel_map(&discovery.dists, |path| distribution::load(path));
     let mut dists = Vec::new();
     // Entries named like dists that are not regular files, reported with everything else.
     let mut errors = discovery.refused;
@@ -273,18 +273,18 @@ fn verify_dists(settings: &Settings) -> anyhow::Result<Vec<Dist>> {
             Err(error) => errors.extend(error.messages()),
         }
     }
-    let verification = dist::verify::verify_all(settings, &dists);
+    let verification = distribution::verify::verify_all(settings, &dists);
     errors.extend(verification.errors);
     for warning in &verification.warnings {
         Console::warning("Dist check", warning);
     }
     for dist in &dists {
-        if let Some(notice) = dist::form::MetadataForm::build(&dist.metadata).notice() {
+        if let Some(notice) = distribution::form::MetadataForm::build(&dist.metadata).notice() {
             Console::notice("Upload form", &format!("{}: {notice}", dist.file_name()));
         }
     }
     if !errors.is_empty() {
-        return Err(dist::verify::VerifyFailed { errors }.into());
+        return Err(distribution::verify::VerifyFailed { errors }.into());
     }
     Ok(dists)
 }
@@ -508,8 +508,10 @@ async fn confirm_project(
 /// A short title for the one `::error::` annotation of a failed run.
 #[must_use]
 pub fn error_title(error: &anyhow::Error) -> String {
-    if error.downcast_ref::<dist::verify::VerifyFailed>().is_some()
-        || error.downcast_ref::<dist::DistError>().is_some()
+    if error
+        .downcast_ref::<distribution::verify::VerifyFailed>()
+        .is_some()
+        || error.downcast_ref::<distribution::DistError>().is_some()
     {
         return "Verification failed (nothing uploaded)".to_owned();
     }

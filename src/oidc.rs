@@ -694,7 +694,7 @@ fn index_name(index_base: &Url) -> String {
 pub fn publisher_settings_url(web: &Url, project: &str) -> String {
     format!(
         "{web}manage/project/{}/settings/publishing/",
-        crate::dist::filename::normalize_name(project)
+        crate::distribution::filename::normalize_name(project)
     )
 }
 

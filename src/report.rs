@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::actions::{Console, Runner};
-use crate::dist::Dist;
+use crate::distribution::Dist;
 use crate::inputs::{ReleaseMode, Settings};
 use crate::markdown;
 use crate::release::ReleaseOutcome;
@@ -140,7 +140,7 @@ pub fn package_url(repository_url: &url::Url, name: &str, version: &str) -> Opti
     };
     Some(format!(
         "https://{host}/project/{}/{version}/",
-        crate::dist::filename::normalize_name(name)
+        crate::distribution::filename::normalize_name(name)
     ))
 }
 

@@ -11,8 +11,8 @@ use secrecy::ExposeSecret as _;
 use url::Url;
 
 use crate::auth::Authenticator;
-use crate::dist::Dist;
-use crate::dist::form::MetadataForm;
+use crate::distribution::Dist;
+use crate::distribution::form::MetadataForm;
 use crate::http::{HttpError, RetryPolicy, http_error_within, is_retryable};
 use crate::http::{Progress, error_chain, send_watched};
 use crate::index::{self, Lookup};

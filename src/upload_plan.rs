@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::StreamExt as _;
 
 use crate::actions::Console;
-use crate::dist::{Dist, DistKind};
+use crate::distribution::{Dist, DistKind};
 use crate::project::project_key;
 use crate::report::{FileReport, Report};
 use crate::upload::{self, Uploader};

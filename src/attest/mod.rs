@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::actions::{Console, Runner};
 use crate::auth::Authenticator;
-use crate::dist::Dist;
+use crate::distribution::Dist;
 use crate::http::RetryPolicy;
 use crate::inputs::Settings;
 

@@ -39,7 +39,7 @@ pub struct Publication {
 impl Publication {
     /// The publication of this run's dists (also the dry run's plan).
     #[must_use]
-    pub fn new(report: &crate::report::Report, dists: &[crate::dist::Dist]) -> Self {
+    pub fn new(report: &crate::report::Report, dists: &[crate::distribution::Dist]) -> Self {
         Self {
             name: report.name.clone(),
             version: report.version.clone(),
