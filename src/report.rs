@@ -8,40 +8,7 @@ use crate::distribution::Dist;
 use crate::inputs::{ReleaseMode, Settings};
 use crate::markdown;
 use crate::release::ReleaseOutcome;
-use crate::upload::FileStatus;
-
-/// The state of one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileReport {
-    Pending,
-    Done { status: FileStatus, attempts: u32 },
-    Failed { problem: String },
-}
-
-impl FileReport {
-    #[must_use]
-    pub fn done(status: FileStatus, attempts: u32) -> Self {
-        Self::Done { status, attempts }
-    }
-
-    #[must_use]
-    pub fn failed(problem: &str) -> Self {
-        Self::Failed {
-            problem: problem.to_owned(),
-        }
-    }
-
-    fn label(&self) -> String {
-        match self {
-            Self::Pending => "not sent".to_owned(),
-            Self::Done { status, attempts } if *attempts > 1 => {
-                format!("{} ({attempts} attempts)", status.label())
-            }
-            Self::Done { status, .. } => status.label().to_owned(),
-            Self::Failed { .. } => "failed".to_owned(),
-        }
-    }
-}
+use crate::upload::{Confirmation, FileReport, FileStates, FileStatus};
 
 #[derive(Debug, Clone)]
 struct Row {
@@ -91,45 +58,6 @@ pub struct Report {
     pub publisher_proof: Option<String>,
 }
 
-/// What reading the index back after the uploads showed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirmation {
-    /// Every uploaded file is listed with our sha256.
-    WithHashes,
-    /// Every uploaded file is listed; these without any sha256 (the index publishes none).
-    ByNameOnly(Vec<String>),
-    /// These files were not (yet) listed with our sha256.
-    Missing(Vec<String>),
-}
-
-impl Confirmation {
-    /// The confirmations of several projects as one: files missing anywhere, else files
-    /// confirmed by name only, else every file with its sha256. `None` (the index could not
-    /// be queried, already warned about) counts only when no project was confirmed.
-    #[must_use]
-    pub fn combine(parts: Vec<Option<Self>>) -> Option<Self> {
-        let parts: Vec<Self> = parts.into_iter().flatten().collect();
-        let names = |wanted: fn(&Self) -> Option<&Vec<String>>| -> Vec<String> {
-            parts.iter().filter_map(wanted).flatten().cloned().collect()
-        };
-        let missing = names(|part| match part {
-            Self::Missing(names) => Some(names),
-            _ => None,
-        });
-        if !missing.is_empty() {
-            return Some(Self::Missing(missing));
-        }
-        let by_name = names(|part| match part {
-            Self::ByNameOnly(names) => Some(names),
-            _ => None,
-        });
-        if !by_name.is_empty() {
-            return Some(Self::ByNameOnly(by_name));
-        }
-        (!parts.is_empty()).then_some(Self::WithHashes)
-    }
-}
-
 /// The index's page for a version, for pypi.org and test.pypi.org only.
 #[must_use]
 pub fn package_url(repository_url: &url::Url, name: &str, version: &str) -> Option<String> {
@@ -142,6 +70,12 @@ pub fn package_url(repository_url: &url::Url, name: &str, version: &str) -> Opti
         "https://{host}/project/{}/{version}/",
         crate::distribution::filename::normalize_name(name)
     ))
+}
+
+impl FileStates for Report {
+    fn set(&mut self, file_name: &str, state: FileReport) {
+        Report::set(self, file_name, state);
+    }
 }
 
 impl Report {
