@@ -501,17 +501,6 @@ fn parse_toggle(input: &str, value: &str) -> Result<Toggle, InputError> {
     }
 }
 
-/// Whether a host name is a loopback address (plain `http://` is allowed only there).
-#[must_use]
-pub fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 pub fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
     let raw = value;
     let shown =
@@ -527,7 +516,7 @@ pub fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
     })?;
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback_host(&url) => {}
+        "http" if crate::http::is_loopback_host(&url) => {}
         "http" => {
             return Err(InputError::new(
                 input,

@@ -62,11 +62,7 @@ pub async fn run(settings: Settings, runner: Runner) -> anyhow::Result<Outcome> 
     let result = if settings.dry_run {
         report.attestations = Some(attest::plan(&settings));
         report.print_plan(&settings, &dists);
-        release::plan(
-            &settings,
-            &runner,
-            &release::Publication::new(&report, &dists),
-        );
+        release::plan(&settings, &runner, &report.publication(&dists));
         prove_publisher(&settings, &runner, &mut report).await
     } else {
         publish(&settings, &runner, &dists, &projects, &mut report).await
@@ -210,7 +206,7 @@ async fn publish(
         return Err(failure::ReleaseWithheld { files: differing }.into());
     }
 
-    let publication = release::Publication::new(report, dists);
+    let publication = report.publication(dists);
     let started = Instant::now();
     let released = release::publish(settings, runner, &client, &publication, gate).await;
     report.phases.record("release", started);

@@ -7,7 +7,7 @@ use crate::actions::{Console, Runner};
 use crate::distribution::Dist;
 use crate::inputs::{ReleaseMode, Settings};
 use crate::markdown;
-use crate::release::ReleaseOutcome;
+use crate::release::{Publication, ReleaseOutcome};
 use crate::upload::{Confirmation, FileReport, FileStates, FileStatus};
 
 #[derive(Debug, Clone)]
@@ -139,6 +139,28 @@ impl Report {
             index,
             dry_run: settings.dry_run,
             ..Self::default()
+        }
+    }
+
+    /// What the release step is handed: this run's dists (also the dry run's plan).
+    #[must_use]
+    pub fn publication(&self, dists: &[Dist]) -> Publication {
+        Publication {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            files: dists.iter().map(|dist| dist.path.clone()).collect(),
+            package_url: self.package_url.clone(),
+            projects: self
+                .projects
+                .iter()
+                .map(|project| {
+                    (
+                        project.name.clone(),
+                        project.version.clone(),
+                        project.package_url.clone(),
+                    )
+                })
+                .collect(),
         }
     }
 

@@ -58,7 +58,7 @@ pub fn refusal(index: &Url, audience: &str) -> Option<String> {
         return Some("is not a plain audience name (it holds white space or control characters, or is very long)".to_owned());
     }
     let lower = audience.to_ascii_lowercase();
-    let loopback = crate::inputs::is_loopback_host(index);
+    let loopback = crate::http::is_loopback_host(index);
     if (lower == "pypi" || lower == "testpypi") && !loopback {
         return Some(format!(
             "is {}'s (a token for it publishes to PyPI as this workflow); only PyPI and TestPyPI may ask for it",
