@@ -16,7 +16,6 @@ pub mod index;
 pub mod inputs;
 pub mod markdown;
 pub mod progress;
-pub mod project;
 pub mod release;
 pub mod release_window;
 pub mod report;
@@ -28,8 +27,8 @@ use std::time::Instant;
 
 use crate::actions::{Console, Runner};
 use crate::distribution::Dist;
+use crate::distribution::project::{self, Project};
 use crate::inputs::Settings;
-use crate::project::Project;
 use crate::report::Report;
 use crate::upload::Uploader;
 

@@ -79,13 +79,13 @@ impl FileStates for Report {
 }
 
 impl Report {
-    /// `primary`: the project `name` and `version` speak for (see [`crate::project::primary`]).
+    /// `primary`: the project `name` and `version` speak for (see [`crate::distribution::project::primary`]).
     #[must_use]
     pub fn new(
         settings: &Settings,
         dists: &[Dist],
-        projects: &[crate::project::Project],
-        primary: Option<&crate::project::Project>,
+        projects: &[crate::distribution::project::Project],
+        primary: Option<&crate::distribution::project::Project>,
     ) -> Self {
         let projects: Vec<ProjectReport> = projects
             .iter()
@@ -118,7 +118,7 @@ impl Report {
         let rows: Vec<Row> = dists
             .iter()
             .map(|dist| Row {
-                project: crate::project::project_key(dist),
+                project: crate::distribution::project::project_key(dist),
                 file_name: dist.file_name().to_owned(),
                 size: dist.size,
                 sha256: dist.digests.sha256.clone(),

@@ -2,9 +2,9 @@
 
 use crate::actions::Console;
 use crate::distribution::Dist;
+use crate::distribution::project::Project;
 use crate::http;
 use crate::index::{self, Lookup};
-use crate::project::Project;
 
 use super::Uploader;
 

@@ -10,9 +10,9 @@ use super::error::upload_error;
 use super::{FileReport, FileStates, FileStatus, UploadError, Uploader};
 use crate::actions::Console;
 use crate::distribution::Dist;
+use crate::distribution::project::{self, Project};
 use crate::http::HttpError;
 use crate::index::{self, Lookup};
-use crate::project::{self, Project};
 
 /// What the index's simple page says about one file.
 enum OnIndex {

@@ -18,8 +18,8 @@ use futures_util::StreamExt as _;
 
 use super::{FileReport, FileStates, UploadError, UploadFailed, Uploader};
 use crate::actions::Console;
+use crate::distribution::project::project_key;
 use crate::distribution::{Dist, DistKind};
-use crate::project::project_key;
 
 /// Upload `dists` (the files not on the index yet). `new_releases` holds the normalised
 /// names of the projects whose release the index does not have. Every file is tried even when
