@@ -163,3 +163,35 @@ async fn confirm_project(
         missing.iter().map(|name| (*name).to_owned()).collect(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Confirmation;
+
+    #[test]
+    fn confirmations_of_several_projects_combine_to_the_worst() {
+        let names = |list: &[&str]| list.iter().map(|name| (*name).to_owned()).collect();
+        assert_eq!(
+            Confirmation::combine(vec![
+                Some(Confirmation::WithHashes),
+                Some(Confirmation::ByNameOnly(names(&["b.whl"]))),
+                Some(Confirmation::Missing(names(&["c.whl"]))),
+                Some(Confirmation::Missing(names(&["d.tar.gz"]))),
+            ]),
+            Some(Confirmation::Missing(names(&["c.whl", "d.tar.gz"])))
+        );
+        assert_eq!(
+            Confirmation::combine(vec![
+                None,
+                Some(Confirmation::WithHashes),
+                Some(Confirmation::ByNameOnly(names(&["b.whl"]))),
+            ]),
+            Some(Confirmation::ByNameOnly(names(&["b.whl"])))
+        );
+        assert_eq!(
+            Confirmation::combine(vec![None, Some(Confirmation::WithHashes)]),
+            Some(Confirmation::WithHashes)
+        );
+        assert_eq!(Confirmation::combine(vec![None, None]), None);
+    }
+}
