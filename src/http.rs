@@ -44,9 +44,9 @@ pub fn no_redirect_client() -> anyhow::Result<reqwest::Client> {
 /// The client for file uploads: like [`client`] but without reqwest's read timeout, which
 /// runs from the start of the request and so would cut off any upload that takes longer to
 /// send than the timeout (a 100 MB file on a slow link). The upload watches progress itself
-/// (`upload::send_watched`): it gives up after [`idle_timeout`] without a byte sent or an
+/// ([`send_watched`]): it gives up after [`idle_timeout`] without a byte sent or an
 /// answer. It follows no redirect: a 301/302/303 would be re-sent as a GET without the file
-/// and its 2xx counted as an upload (pypi/warehouse#8104); `upload.rs` handles 307/308 itself.
+/// and its 2xx counted as an upload (pypi/warehouse#8104); `upload::attempt` handles 307/308 itself.
 pub fn upload_client() -> anyhow::Result<reqwest::Client> {
     Ok(builder()
         .redirect(reqwest::redirect::Policy::none())
