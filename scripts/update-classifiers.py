@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write src/dist/trove-classifiers.txt, the classifier list the binary embeds, from the
+"""Write src/distribution/trove-classifiers.txt, the classifier list the binary embeds, from the
 `trove-classifiers` package PyPI validates uploads with (pinned in
 tests/requirements-warehouse.txt):
 

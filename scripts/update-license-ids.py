@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write src/dist/spdx-ids.txt, the SPDX license and exception identifiers the binary embeds,
+"""Write src/distribution/spdx-ids.txt, the SPDX license and exception identifiers the binary embeds,
 from the `packaging` PyPI validates `License-Expression` with (pinned in
 tests/requirements-warehouse.txt):
 

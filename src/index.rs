@@ -7,7 +7,7 @@ use std::str::FromStr as _;
 
 use url::Url;
 
-use crate::dist::filename::{DistFilename, normalize_name};
+use crate::distribution::filename::{DistFilename, normalize_name};
 use crate::http::{ResponseExt as _, RetryPolicy, is_retryable};
 
 const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1";

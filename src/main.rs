@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     match runtime.block_on(pypi_oidc_publish::run(settings, runner)) {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
-            let title = pypi_oidc_publish::error_title(&error);
+            let title = pypi_oidc_publish::failure::error_title(&error);
             Console::error(&title, &format!("{error:#}"));
             ExitCode::FAILURE
         }

@@ -82,7 +82,7 @@ pub fn link(label: &str, url: &str) -> String {
     match url::Url::parse(url) {
         Ok(parsed)
             if parsed.scheme() == "https"
-                || (parsed.scheme() == "http" && crate::inputs::is_loopback_host(&parsed)) =>
+                || (parsed.scheme() == "http" && crate::http::is_loopback_host(&parsed)) =>
         {
             // `<...>` holds any destination but `<`, `>` and breaks, which a parsed URL
             // has percent-encoded.

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
-use crate::dist::filename::normalize_name;
+use crate::distribution::filename::normalize_name;
 
 /// Warehouse's `MAXIMUM_AGE_FOR_NEW_UPLOADS_DAYS`.
 pub const MAX_AGE_DAYS: u64 = 14;

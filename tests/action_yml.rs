@@ -1,5 +1,5 @@
 //! action.yml is the action's public interface: every input and output in it must be one the
-//! binary reads or writes (the INPUTS/OUTPUTS tables of src/inputs.rs), with the same default and
+//! binary reads or writes (the INPUTS/OUTPUTS tables of src/inputs/spec.rs), with the same default and
 //! description, and the other way round. The README table and the example workflows are held to
 //! the same names.
 

@@ -331,7 +331,7 @@ fn a_fulcio_refusal_is_not_retried_and_is_explained() {
         let fulcio = url::Url::parse(&fake.fulcio_url()).unwrap();
         let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
         let token =
-            pypi_oidc_publish::oidc::request_id_token(&client, &runner_for(&github), "pypi")
+            pypi_oidc_publish::auth::oidc::request_id_token(&client, &runner_for(&github), "pypi")
                 .await
                 .unwrap();
         let error = pypi_oidc_publish::attest::fulcio::signing_certificate(

@@ -17,9 +17,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use pypi_oidc_publish::dist::CoreMetadata;
-use pypi_oidc_publish::dist::description::{self, Verdict};
-use pypi_oidc_publish::dist::rst::docutils;
+use pypi_oidc_publish::distribution::CoreMetadata;
+use pypi_oidc_publish::distribution::description::{self, Verdict};
+use pypi_oidc_publish::distribution::rst::docutils;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -112,7 +112,7 @@ fn corpus_descriptions() -> Vec<(String, String)> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for path in paths {
-        let Ok(dist) = pypi_oidc_publish::dist::load(&path) else {
+        let Ok(dist) = pypi_oidc_publish::distribution::load(&path) else {
             continue;
         };
         if !description::renders_as_rst(dist.metadata.get("Description-Content-Type")) {
@@ -415,7 +415,7 @@ fn docutils_tables_are_current() {
     assert_eq!(
         ours,
         installed.keys().map(String::as_str).collect::<Vec<_>>(),
-        "directive names changed: update src/dist/rst/docutils.rs"
+        "directive names changed: update src/distribution/rst/docutils.rs"
     );
     for spec in docutils::DIRECTIVES {
         let theirs = &installed[spec.name];
@@ -454,7 +454,7 @@ fn docutils_tables_are_current() {
         .collect();
     assert_eq!(
         ours, theirs,
-        "role names changed: update src/dist/rst/docutils.rs"
+        "role names changed: update src/distribution/rst/docutils.rs"
     );
 }
 
@@ -470,7 +470,7 @@ fn show() {
         .and_then(|m| description::rendered_text(&m))
         .filter(|_| text.starts_with("Metadata-Version"))
         .unwrap_or(text);
-    for problem in pypi_oidc_publish::dist::rst::check(&text) {
+    for problem in pypi_oidc_publish::distribution::rst::check(&text) {
         println!("{problem:?}");
     }
 }

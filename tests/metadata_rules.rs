@@ -14,7 +14,9 @@ use std::process::{Command, Stdio};
 
 use proptest::prelude::*;
 
-use pypi_oidc_publish::dist::{CoreMetadata, classifiers, email, license, pep508, rules, uri};
+use pypi_oidc_publish::distribution::{
+    CoreMetadata, classifiers, email, license, pep508, rules, uri,
+};
 use support::{repo_root, venv_bin};
 
 /// `PyPI`'s verdict on each value: `(ok, message)`.
@@ -415,7 +417,7 @@ fn the_embedded_license_ids_are_current() {
     let current = String::from_utf8(output.stdout).unwrap();
     assert!(
         current == license::embedded_ids(),
-        "src/dist/spdx-ids.txt is not the list of the pinned packaging (tests/requirements-warehouse.txt): run `target/test-env/venv/bin/python scripts/update-license-ids.py` and commit the file"
+        "src/distribution/spdx-ids.txt is not the list of the pinned packaging (tests/requirements-warehouse.txt): run `target/test-env/venv/bin/python scripts/update-license-ids.py` and commit the file"
     );
 }
 
@@ -434,7 +436,7 @@ fn the_embedded_classifier_list_is_current() {
     let current = String::from_utf8(output.stdout).unwrap();
     assert!(
         current == classifiers::embedded_list(),
-        "src/dist/trove-classifiers.txt is not the list of the pinned trove-classifiers (tests/requirements-warehouse.txt): run `target/test-env/venv/bin/python scripts/update-classifiers.py` and commit the file"
+        "src/distribution/trove-classifiers.txt is not the list of the pinned trove-classifiers (tests/requirements-warehouse.txt): run `target/test-env/venv/bin/python scripts/update-classifiers.py` and commit the file"
     );
 }
 

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use pypi_oidc_publish::dist::DistFilename;
-use pypi_oidc_publish::dist::verify::tag_version;
+use pypi_oidc_publish::distribution::DistFilename;
+use pypi_oidc_publish::distribution::verify::tag_version;
 use support::{RunOutput, Workspace, repo_root};
 
 /// A stand-in index on 127.0.0.1 that counts every connection and answers 500. Stopped on drop.

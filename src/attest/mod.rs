@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::actions::{Console, Runner};
 use crate::auth::Authenticator;
-use crate::dist::Dist;
+use crate::distribution::Dist;
 use crate::http::RetryPolicy;
 use crate::inputs::Settings;
 
@@ -163,7 +163,7 @@ impl Sigstore<'_> {
     /// One OIDC token, one key, one certificate; then every dist signed, logged and checked,
     /// a few at a time.
     pub async fn sign_all(&self, runner: &Runner, subjects: &[Subject]) -> anyhow::Result<Signed> {
-        let token = crate::oidc::request_id_token(self.client, runner, SIGSTORE_AUDIENCE)
+        let token = crate::auth::oidc::request_id_token(self.client, runner, SIGSTORE_AUDIENCE)
             .await
             .context("failed to get an OIDC token with audience `sigstore` for signing")?;
         warn_about_reusable_workflows(&token);
@@ -260,7 +260,7 @@ impl Sigstore<'_> {
 /// Publisher; in a reusable workflow that is the called workflow, not the caller.
 fn warn_about_reusable_workflows(token: &secrecy::SecretString) {
     use secrecy::ExposeSecret as _;
-    let Some(claims) = crate::oidc::decode_claims(token.expose_secret()) else {
+    let Some(claims) = crate::auth::oidc::decode_claims(token.expose_secret()) else {
         return;
     };
     let text = |key: &str| claims.get(key).and_then(serde_json::Value::as_str);

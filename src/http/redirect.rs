@@ -31,7 +31,7 @@ pub fn check_scheme(from: &Url, to: &Url) -> Result<(), Refused> {
             from: super::display_url(from),
             to: shown(),
         }),
-        "http" if crate::inputs::is_loopback_host(to) => Ok(()),
+        "http" if crate::http::is_loopback_host(to) => Ok(()),
         "http" => Err(Refused::PlainHttp { to: shown() }),
         scheme => Err(Refused::Scheme {
             to: shown(),

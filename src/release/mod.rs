@@ -36,30 +36,6 @@ pub struct Publication {
     pub projects: Vec<(String, String, Option<String>)>,
 }
 
-impl Publication {
-    /// The publication of this run's dists (also the dry run's plan).
-    #[must_use]
-    pub fn new(report: &crate::report::Report, dists: &[crate::dist::Dist]) -> Self {
-        Self {
-            name: report.name.clone(),
-            version: report.version.clone(),
-            files: dists.iter().map(|dist| dist.path.clone()).collect(),
-            package_url: report.package_url.clone(),
-            projects: report
-                .projects
-                .iter()
-                .map(|project| {
-                    (
-                        project.name.clone(),
-                        project.version.clone(),
-                        project.package_url.clone(),
-                    )
-                })
-                .collect(),
-        }
-    }
-}
-
 /// What the release step did.
 #[derive(Debug, Clone)]
 pub enum Released {

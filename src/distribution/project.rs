@@ -13,9 +13,9 @@ use std::str::FromStr as _;
 
 use pep440_rs::Version;
 
-use crate::dist::filename::normalize_name;
-use crate::dist::verify::tag_version;
-use crate::dist::{Dist, DistKind};
+use crate::distribution::filename::normalize_name;
+use crate::distribution::verify::tag_version;
+use crate::distribution::{Dist, DistKind};
 
 /// One project's dists in this run: one release (name, version) of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +190,7 @@ pub fn check_releases(dists: &[Dist]) -> Vec<String> {
 pub fn check_version(tag: &str, tag_source: &str, dists: &[Dist]) -> Vec<String> {
     let projects = group(dists);
     if projects.len() <= 1 {
-        return crate::dist::verify::check_version(tag, tag_source, dists);
+        return crate::distribution::verify::check_version(tag, tag_source, dists);
     }
     let listing = projects
         .iter()
@@ -203,7 +203,7 @@ pub fn check_version(tag: &str, tag_source: &str, dists: &[Dist]) -> Vec<String>
             .filter(|dist| named.owns(dist))
             .cloned()
             .collect();
-        return crate::dist::verify::check_version(tag, tag_source, &own);
+        return crate::distribution::verify::check_version(tag, tag_source, &own);
     }
     let Some(tagged) = bare_tag_version(tag) else {
         let example = &projects[0];

@@ -1,8 +1,12 @@
 //! Which credentials the upload uses (DESIGN §4): an API token/password, or a short-lived
 //! token minted through Trusted Publishing.
 
+pub mod oidc;
+pub mod trusted_publishing;
+
 use secrecy::SecretString;
 
+use self::trusted_publishing::TrustedPublisher;
 use crate::actions::Console;
 
 /// Basic-auth credentials for the index.
@@ -19,7 +23,7 @@ pub enum Authenticator {
     Static(Credentials),
     /// Trusted Publishing: a `PyPI` token minted from the job's OIDC token, minted again when it
     /// is about to expire.
-    TrustedPublishing(Box<crate::oidc::TrustedPublisher>),
+    TrustedPublishing(Box<TrustedPublisher>),
 }
 
 impl Authenticator {
@@ -109,7 +113,7 @@ impl Authenticator {
         let mut index_base = crate::http::without_user_info(&settings.repository_url);
         index_base.set_path("/");
         index_base.set_query(None);
-        let publisher = crate::oidc::TrustedPublisher::start(client, runner, index_base, project)
+        let publisher = TrustedPublisher::start(client, runner, index_base, project)
             .await
             .inspect_err(|error| error.report(runner))?;
         Console::line(&format!(
@@ -125,7 +129,7 @@ impl Authenticator {
 pub enum Proof {
     /// The index exchanged the job's OIDC token for a `PyPI` token (discarded at once): the
     /// publisher is set up. The index's base URL and whom it accepted.
-    Accepted(url::Url, crate::oidc::Identity),
+    Accepted(url::Url, oidc::Identity),
     /// The job has no OIDC token (no `id-token: write`, or not in Actions): nothing was asked.
     NoOidcToken,
 }
@@ -146,13 +150,12 @@ pub async fn prove_trusted_publishing(
     let mut index_base = crate::http::without_user_info(&settings.repository_url);
     index_base.set_path("/");
     index_base.set_query(None);
-    let publisher =
-        crate::oidc::TrustedPublisher::start(client, runner, index_base.clone(), project)
-            .await
-            .inspect_err(|error| error.report(runner))?;
+    let publisher = TrustedPublisher::start(client, runner, index_base.clone(), project)
+        .await
+        .inspect_err(|error| error.report(runner))?;
     let identity = publisher
         .identity()
-        .unwrap_or_else(|| crate::oidc::Identity::from_claims(&serde_json::Map::new()));
+        .unwrap_or_else(|| oidc::Identity::from_claims(&serde_json::Map::new()));
     // The minted token goes with it, never used.
     drop(publisher);
     Ok(Proof::Accepted(index_base, identity))
@@ -193,7 +196,7 @@ pub fn publisher_links(
     projects
         .iter()
         .map(|project| {
-            let page = crate::oidc::settings_url_for(&settings.repository_url, project);
+            let page = trusted_publishing::settings_url_for(&settings.repository_url, project);
             let Some((owner, repo)) = repository else {
                 return page;
             };

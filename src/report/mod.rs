@@ -3,45 +3,15 @@
 
 use std::collections::BTreeMap;
 
+mod summary;
+
+pub use summary::human_size;
+
 use crate::actions::{Console, Runner};
-use crate::dist::Dist;
+use crate::distribution::Dist;
 use crate::inputs::{ReleaseMode, Settings};
-use crate::markdown;
-use crate::release::ReleaseOutcome;
-use crate::upload::FileStatus;
-
-/// The state of one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileReport {
-    Pending,
-    Done { status: FileStatus, attempts: u32 },
-    Failed { problem: String },
-}
-
-impl FileReport {
-    #[must_use]
-    pub fn done(status: FileStatus, attempts: u32) -> Self {
-        Self::Done { status, attempts }
-    }
-
-    #[must_use]
-    pub fn failed(problem: &str) -> Self {
-        Self::Failed {
-            problem: problem.to_owned(),
-        }
-    }
-
-    fn label(&self) -> String {
-        match self {
-            Self::Pending => "not sent".to_owned(),
-            Self::Done { status, attempts } if *attempts > 1 => {
-                format!("{} ({attempts} attempts)", status.label())
-            }
-            Self::Done { status, .. } => status.label().to_owned(),
-            Self::Failed { .. } => "failed".to_owned(),
-        }
-    }
-}
+use crate::release::{Publication, ReleaseOutcome};
+use crate::upload::{Confirmation, FileReport, FileStates, FileStatus};
 
 #[derive(Debug, Clone)]
 struct Row {
@@ -91,45 +61,6 @@ pub struct Report {
     pub publisher_proof: Option<String>,
 }
 
-/// What reading the index back after the uploads showed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirmation {
-    /// Every uploaded file is listed with our sha256.
-    WithHashes,
-    /// Every uploaded file is listed; these without any sha256 (the index publishes none).
-    ByNameOnly(Vec<String>),
-    /// These files were not (yet) listed with our sha256.
-    Missing(Vec<String>),
-}
-
-impl Confirmation {
-    /// The confirmations of several projects as one: files missing anywhere, else files
-    /// confirmed by name only, else every file with its sha256. `None` (the index could not
-    /// be queried, already warned about) counts only when no project was confirmed.
-    #[must_use]
-    pub fn combine(parts: Vec<Option<Self>>) -> Option<Self> {
-        let parts: Vec<Self> = parts.into_iter().flatten().collect();
-        let names = |wanted: fn(&Self) -> Option<&Vec<String>>| -> Vec<String> {
-            parts.iter().filter_map(wanted).flatten().cloned().collect()
-        };
-        let missing = names(|part| match part {
-            Self::Missing(names) => Some(names),
-            _ => None,
-        });
-        if !missing.is_empty() {
-            return Some(Self::Missing(missing));
-        }
-        let by_name = names(|part| match part {
-            Self::ByNameOnly(names) => Some(names),
-            _ => None,
-        });
-        if !by_name.is_empty() {
-            return Some(Self::ByNameOnly(by_name));
-        }
-        (!parts.is_empty()).then_some(Self::WithHashes)
-    }
-}
-
 /// The index's page for a version, for pypi.org and test.pypi.org only.
 #[must_use]
 pub fn package_url(repository_url: &url::Url, name: &str, version: &str) -> Option<String> {
@@ -140,18 +71,24 @@ pub fn package_url(repository_url: &url::Url, name: &str, version: &str) -> Opti
     };
     Some(format!(
         "https://{host}/project/{}/{version}/",
-        crate::dist::filename::normalize_name(name)
+        crate::distribution::filename::normalize_name(name)
     ))
 }
 
+impl FileStates for Report {
+    fn set(&mut self, file_name: &str, state: FileReport) {
+        Report::set(self, file_name, state);
+    }
+}
+
 impl Report {
-    /// `primary`: the project `name` and `version` speak for (see [`crate::project::primary`]).
+    /// `primary`: the project `name` and `version` speak for (see [`crate::distribution::project::primary`]).
     #[must_use]
     pub fn new(
         settings: &Settings,
         dists: &[Dist],
-        projects: &[crate::project::Project],
-        primary: Option<&crate::project::Project>,
+        projects: &[crate::distribution::project::Project],
+        primary: Option<&crate::distribution::project::Project>,
     ) -> Self {
         let projects: Vec<ProjectReport> = projects
             .iter()
@@ -184,7 +121,7 @@ impl Report {
         let rows: Vec<Row> = dists
             .iter()
             .map(|dist| Row {
-                project: crate::project::project_key(dist),
+                project: crate::distribution::project::project_key(dist),
                 file_name: dist.file_name().to_owned(),
                 size: dist.size,
                 sha256: dist.digests.sha256.clone(),
@@ -205,6 +142,28 @@ impl Report {
             index,
             dry_run: settings.dry_run,
             ..Self::default()
+        }
+    }
+
+    /// What the release step is handed: this run's dists (also the dry run's plan).
+    #[must_use]
+    pub fn publication(&self, dists: &[Dist]) -> Publication {
+        Publication {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            files: dists.iter().map(|dist| dist.path.clone()).collect(),
+            package_url: self.package_url.clone(),
+            projects: self
+                .projects
+                .iter()
+                .map(|project| {
+                    (
+                        project.name.clone(),
+                        project.version.clone(),
+                        project.package_url.clone(),
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -395,208 +354,5 @@ impl Report {
             })
             .collect();
         serde_json::Value::Array(projects).to_string()
-    }
-
-    /// The dists table of one project.
-    fn table(&self, project: &ProjectReport) -> String {
-        let mut text =
-            "| File | Size | SHA-256 | Status | Link |\n|---|---:|---|---|---|\n".to_owned();
-        for row in self
-            .rows
-            .iter()
-            .filter(|row| row.project == project.normalized)
-        {
-            let link = project
-                .file_link
-                .as_ref()
-                .map(|url| markdown::link("index", url))
-                .unwrap_or_default();
-            text.push_str(&format!(
-                "| {} | {} | `{}` | {} | {} |\n",
-                markdown::code_in_table(&row.file_name),
-                human_size(row.size),
-                row.sha256,
-                markdown::text(&row.state.label()),
-                link
-            ));
-        }
-        text
-    }
-
-    /// The step summary: the dists table (one per project), the confirmation, the release
-    /// link (a link only when it is on the GitHub server `server_url`, as a release's page is).
-    #[must_use]
-    pub fn summary_markdown(&self, server_url: &str) -> String {
-        let dry_run = if self.dry_run { " (dry run)" } else { "" };
-        let mut text = match self.projects.as_slice() {
-            [one] => format!(
-                "## {} {}{dry_run}\n\n{}",
-                markdown::text(&one.name),
-                markdown::text(&one.version),
-                self.table(one)
-            ),
-            several => {
-                let mut text = format!("## {} projects{dry_run}\n", several.len());
-                for project in several {
-                    text.push_str(&format!(
-                        "\n### {} {}\n\n{}",
-                        markdown::text(&project.name),
-                        markdown::text(&project.version),
-                        self.table(project)
-                    ));
-                }
-                text
-            }
-        };
-        for row in &self.rows {
-            if let FileReport::Failed { problem } = &row.state {
-                text.push_str(&format!(
-                    "\n**{}**: {}\n",
-                    markdown::code(&row.file_name),
-                    markdown::text(problem)
-                ));
-            }
-        }
-        match &self.confirmed {
-            Some(Confirmation::WithHashes) => text.push_str(
-                "\nConfirmed: the index lists every uploaded file with the sha256 above.\n",
-            ),
-            Some(Confirmation::ByNameOnly(names)) => text.push_str(&format!(
-                "\nConfirmed by name: the index lists every uploaded file, but publishes no sha256 for {}.\n",
-                names.iter().map(|name| markdown::code(name)).collect::<Vec<_>>().join(", ")
-            )),
-            Some(Confirmation::Missing(names)) => text.push_str(&format!(
-                "\nNot yet confirmed: {} not listed by the index with the sha256 above after the upload (cache lag?).\n",
-                names.iter().map(|name| markdown::code(name)).collect::<Vec<_>>().join(", ")
-            )),
-            None => {}
-        }
-        if let Some(attestations) = &self.attestations {
-            text.push_str(&format!(
-                "\nAttestations: {}\n",
-                markdown::message(attestations)
-            ));
-        }
-        if let Some(proof) = &self.publisher_proof {
-            text.push_str(&format!(
-                "\nTrusted Publishing works: {}\n",
-                markdown::text(proof)
-            ));
-        }
-        if !self.publisher_links.is_empty() {
-            text.push_str(
-                "\n**Publish without a stored token**: a Trusted Publisher for this workflow can be created at (logged in as an owner of the project):\n\n",
-            );
-            for link in &self.publisher_links {
-                text.push_str(&format!("- <{link}>\n"));
-            }
-        }
-        if let Some(skipped) = &self.release_skipped {
-            // The permissions YAML of the reason as a code block, the rest as text.
-            let yaml = crate::release::gate::PERMISSIONS_YAML;
-            let rendered = match skipped.split_once(yaml) {
-                Some((before, after)) => format!(
-                    "{}\n\n```yaml\n{}\n```\n\n{}",
-                    markdown::message(before.trim()),
-                    yaml.lines()
-                        .map(|line| line.strip_prefix("  ").unwrap_or(line))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    markdown::message(after.trim())
-                ),
-                None => markdown::message(skipped),
-            };
-            text.push_str(&format!("\n**No GitHub release**: {rendered}\n"));
-        }
-        if let Some(release) = &self.release {
-            let on_server = url::Url::parse(&release.url)
-                .ok()
-                .zip(url::Url::parse(server_url).ok())
-                .is_some_and(|(release, server)| release.origin() == server.origin());
-            let shown = if on_server {
-                markdown::link(&release.url, &release.url)
-            } else {
-                markdown::code(&release.url)
-            };
-            text.push_str(&format!(
-                "\nGitHub release: {}{}\n",
-                shown,
-                if release.prerelease {
-                    " (pre-release)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        text.push_str(&self.phases.markdown());
-        text
-    }
-}
-
-#[must_use]
-pub fn human_size(bytes: u64) -> String {
-    #[expect(clippy::cast_precision_loss, reason = "display only")]
-    let value = bytes as f64;
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else if bytes < 1024 * 1024 {
-        format!("{:.1} KiB", value / 1024.0)
-    } else {
-        format!("{:.1} MiB", value / 1024.0 / 1024.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Confirmation, ProjectReport, Report};
-
-    #[test]
-    fn the_summary_links_the_trusted_publisher_pages_in_token_mode() {
-        let report = Report {
-            projects: vec![ProjectReport {
-                name: "demo".to_owned(),
-                normalized: "demo".to_owned(),
-                version: "1.0".to_owned(),
-                ..ProjectReport::default()
-            }],
-            publisher_links: vec![
-                "https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=o&repository=r&workflow_filename=w.yml".to_owned(),
-            ],
-            ..Report::default()
-        };
-        let summary = report.summary_markdown("https://github.com");
-        assert!(summary.starts_with("## demo 1.0\n"), "{summary}");
-        assert!(
-            summary.contains("**Publish without a stored token**")
-                && summary.contains("- <https://pypi.org/manage/project/demo/settings/publishing/?provider=github&owner=o&repository=r&workflow_filename=w.yml>\n"),
-            "{summary}"
-        );
-    }
-
-    #[test]
-    fn confirmations_of_several_projects_combine_to_the_worst() {
-        let names = |list: &[&str]| list.iter().map(|name| (*name).to_owned()).collect();
-        assert_eq!(
-            Confirmation::combine(vec![
-                Some(Confirmation::WithHashes),
-                Some(Confirmation::ByNameOnly(names(&["b.whl"]))),
-                Some(Confirmation::Missing(names(&["c.whl"]))),
-                Some(Confirmation::Missing(names(&["d.tar.gz"]))),
-            ]),
-            Some(Confirmation::Missing(names(&["c.whl", "d.tar.gz"])))
-        );
-        assert_eq!(
-            Confirmation::combine(vec![
-                None,
-                Some(Confirmation::WithHashes),
-                Some(Confirmation::ByNameOnly(names(&["b.whl"]))),
-            ]),
-            Some(Confirmation::ByNameOnly(names(&["b.whl"])))
-        );
-        assert_eq!(
-            Confirmation::combine(vec![None, Some(Confirmation::WithHashes)]),
-            Some(Confirmation::WithHashes)
-        );
-        assert_eq!(Confirmation::combine(vec![None, None]), None);
     }
 }

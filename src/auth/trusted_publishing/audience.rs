@@ -3,8 +3,15 @@
 //! STS, `PyPI` itself) gets a token it can replay there as this workflow within its lifetime. So
 //! pypi.org and test.pypi.org must ask for `pypi` and `testpypi`, and no other index may ask for
 //! a well-known audience of another service.
+//!
+//! `GET {index}/_/oidc/audience` asks the index which audience it expects ([`request`]).
 
+use reqwest::StatusCode;
 use url::Url;
+
+use super::pages::index_name;
+use crate::auth::oidc::{OidcError, short, unexpected_answer};
+use crate::http::{self, RetryPolicy, error_chain};
 
 /// Audiences of other services, matched without regard to case: `(audience, service)`.
 const FOREIGN: &[(&str, &str)] = &[
@@ -51,7 +58,7 @@ pub fn refusal(index: &Url, audience: &str) -> Option<String> {
         return Some("is not a plain audience name (it holds white space or control characters, or is very long)".to_owned());
     }
     let lower = audience.to_ascii_lowercase();
-    let loopback = crate::inputs::is_loopback_host(index);
+    let loopback = crate::http::is_loopback_host(index);
     if (lower == "pypi" || lower == "testpypi") && !loopback {
         return Some(format!(
             "is {}'s (a token for it publishes to PyPI as this workflow); only PyPI and TestPyPI may ask for it",
@@ -80,6 +87,75 @@ pub fn refusal(index: &Url, audience: &str) -> Option<String> {
         return Some("is GitHub's default audience, which services such as HashiCorp Vault and cloud providers accept as this workflow".to_owned());
     }
     None
+}
+
+/// `GET {index}/_/oidc/audience` -> the audience the index expects in the OIDC token.
+pub async fn request(client: &reqwest::Client, index_base: &Url) -> Result<String, OidcError> {
+    let mut url = index_base.clone();
+    url.set_path("_/oidc/audience");
+    url.set_query(None);
+    let shown_url = http::display_url(&url);
+    let index = index_name(index_base);
+    let policy = RetryPolicy::from_env();
+    let mut problem = String::new();
+    for attempt in 1..=policy.attempts {
+        let mut retry_after = None;
+        match client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+        {
+            Err(error) => problem = format!("the connection failed ({})", error_chain(&error)),
+            Ok(response) if response.status().is_success() => {
+                let status = response.status();
+                let body = http::read_body(response, http::BodyKind::OidcAnswer).await;
+                let audience = body
+                    .as_ref()
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+                    .and_then(|json| json.get("audience")?.as_str().map(str::to_owned));
+                return audience.ok_or_else(|| OidcError::Unavailable {
+                    method: "GET",
+                    url: shown_url,
+                    problem: unexpected_answer(status, r#"{"audience"}"#, body.err()),
+                });
+            }
+            Ok(response) => {
+                let status = response.status();
+                let failure = http::http_error(response, "GET").await;
+                if !http::is_retryable(status) {
+                    return Err(match status {
+                        StatusCode::FORBIDDEN => OidcError::Disabled {
+                            index,
+                            url: shown_url,
+                            message: failure.message(),
+                        },
+                        StatusCode::NOT_FOUND => OidcError::NotSupported {
+                            index,
+                            url: shown_url,
+                        },
+                        _ => OidcError::Unexpected {
+                            method: "GET",
+                            url: shown_url,
+                            status: status.as_u16(),
+                            body: short(&failure.body),
+                        },
+                    });
+                }
+                problem = format!("answered {status}");
+                retry_after = failure.retry_after;
+            }
+        }
+        if attempt < policy.attempts {
+            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+        }
+    }
+    Err(OidcError::Unavailable {
+        method: "GET",
+        url: shown_url,
+        problem: format!("failed {} times, the last time: {problem}", policy.attempts),
+    })
 }
 
 #[cfg(test)]

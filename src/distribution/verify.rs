@@ -87,17 +87,21 @@ pub fn verify_all(settings: &Settings, dists: &[Dist]) -> Report {
     }
     check_descriptions(settings, to_pypi, dists, &mut report);
     // The per-release rules hold per project (several projects may share packages-dir).
-    report.errors.extend(crate::project::check_releases(dists));
+    report
+        .errors
+        .extend(crate::distribution::project::check_releases(dists));
     let set = check_set(dists);
     report.errors.extend(set.errors);
     report.warnings.extend(set.warnings);
     if settings.check_version {
         if let Some(tag) = &settings.tag {
-            report.errors.extend(crate::project::check_version(
-                tag,
-                settings.tag_source,
-                dists,
-            ));
+            report
+                .errors
+                .extend(crate::distribution::project::check_version(
+                    tag,
+                    settings.tag_source,
+                    dists,
+                ));
         }
     }
     report
@@ -249,7 +253,7 @@ fn is_direct_reference(requirement: &str) -> bool {
 }
 
 /// Checks across the whole set: no file twice under two spellings. (The per-release rules,
-/// one version and at most one sdist, are per project: [`crate::project::check_releases`].)
+/// one version and at most one sdist, are per project: [`crate::distribution::project::check_releases`].)
 #[must_use]
 pub fn check_set(dists: &[Dist]) -> Report {
     let mut report = Report::default();

@@ -14,6 +14,7 @@ pub mod license;
 pub mod metadata;
 pub mod pep508;
 pub mod platform;
+pub mod project;
 pub mod record;
 pub mod rst;
 pub mod rules;

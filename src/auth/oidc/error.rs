@@ -1,7 +1,10 @@
 //! What can go wrong with Trusted Publishing, each case with the fix (DESIGN §4). The texts are
 //! Markdown, so the same words serve the `::error::` annotation and the step summary.
 
+use reqwest::StatusCode;
+
 use crate::actions::Runner;
+use crate::http;
 
 /// One `{"code", "description"}` item of a 422 answer from `/_/oidc/mint-token`.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -201,6 +204,30 @@ fn advice(codes: &[&str]) -> String {
         return "The index could not read the token request; re-run the job, and report it if it persists.".to_owned();
     }
     "No Trusted Publisher on the index matches this workflow run: the publisher must name this repository's owner and name, the workflow file that runs this job and, if it has one, the environment.".to_owned()
+}
+
+/// The problem with a 2xx answer that is not what the protocol says: the body could not be
+/// read (too large, too slow), or it is not the `expected` JSON.
+pub(crate) fn unexpected_answer(
+    status: StatusCode,
+    expected: &str,
+    read: Option<http::BodyError>,
+) -> String {
+    match read {
+        Some(error) => format!("answered {status}, but {error}"),
+        None => format!("answered {status} without the expected JSON `{expected}`"),
+    }
+}
+
+/// A server's answer cut to 300 characters for a message.
+pub(crate) fn short(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= 300 {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(300).collect();
+    cut.push_str(" [...]");
+    cut
 }
 
 #[cfg(test)]

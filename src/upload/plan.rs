@@ -16,11 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::StreamExt as _;
 
+use super::{FileReport, FileStates, UploadError, UploadFailed, Uploader};
 use crate::actions::Console;
-use crate::dist::{Dist, DistKind};
-use crate::project::project_key;
-use crate::report::{FileReport, Report};
-use crate::upload::{self, Uploader};
+use crate::distribution::project::project_key;
+use crate::distribution::{Dist, DistKind};
 
 /// Upload `dists` (the files not on the index yet). `new_releases` holds the normalised
 /// names of the projects whose release the index does not have. Every file is tried even when
@@ -31,7 +30,7 @@ pub async fn upload_all(
     dists: &[&Dist],
     new_releases: &BTreeSet<String>,
     attestations: &BTreeMap<String, String>,
-    report: &mut Report,
+    report: &mut impl FileStates,
 ) -> anyhow::Result<()> {
     let slots = Slots::new(concurrency);
     let mut failures = Vec::new();
@@ -95,7 +94,7 @@ pub async fn upload_all(
     if failures.is_empty() {
         return Ok(());
     }
-    Err(upload::UploadFailed {
+    Err(UploadFailed {
         failures,
         total: dists.len(),
     }
@@ -125,8 +124,8 @@ async fn upload_batch(
     slots: &Slots,
     batch: &[&Dist],
     attestations: &BTreeMap<String, String>,
-    report: &mut Report,
-) -> Vec<Result<(), upload::UploadError>> {
+    report: &mut impl FileStates,
+) -> Vec<Result<(), UploadError>> {
     let mut results = futures_util::stream::iter(batch.iter().copied())
         .map(|dist| async move {
             let attestation = attestations.get(dist.file_name()).map(String::as_str);
