@@ -49,7 +49,7 @@ fn maybe_option(text: &str) -> bool {
     }
 }
 
-pub(super) fn starts_with_marker(text: &str, marker: &str) -> bool {
+fn starts_with_marker(text: &str, marker: &str) -> bool {
     text.strip_prefix(marker)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
 }
@@ -66,16 +66,16 @@ impl<'d> Scanner<'d> {
         }
     }
 
-    pub(super) fn report(&mut self, line: usize, message: impl Into<String>) {
+    fn report(&mut self, line: usize, message: impl Into<String>) {
         let certain = self.certain;
         self.document.report(line, certain, message);
     }
 
-    pub(super) fn inline(&mut self, text: &str, line: usize) {
+    fn inline(&mut self, text: &str, line: usize) {
         Inline::new(self.document, text, line, self.certain).parse();
     }
 
-    pub(super) fn nested(&mut self, lines: &[Line<'_>]) {
+    fn nested(&mut self, lines: &[Line<'_>]) {
         let mut inner = Scanner {
             document: &mut *self.document,
             certain: self.certain,
@@ -87,14 +87,14 @@ impl<'d> Scanner<'d> {
         inner.body(lines, false);
     }
 
-    pub(super) fn visible(&mut self) {
+    fn visible(&mut self) {
         self.document.visible = true;
         self.last = Last::Visible;
         self.invisible_since = false;
     }
 
     /// Give up on structure for the rest of this block: skip to the next blank line.
-    pub(super) fn skip(&mut self, lines: &[Line<'_>], start: usize) -> usize {
+    fn skip(&mut self, lines: &[Line<'_>], start: usize) -> usize {
         self.document.skipped = true;
         self.certain = false;
         self.visible();
@@ -175,11 +175,11 @@ impl<'d> Scanner<'d> {
         block.end
     }
 
-    pub(super) fn invisible(&mut self) {
+    fn invisible(&mut self) {
         self.invisible_since = true;
     }
 
-    pub(super) fn lost(&mut self) {
+    fn lost(&mut self) {
         self.document.skipped = true;
     }
 }
