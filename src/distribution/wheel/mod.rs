@@ -11,8 +11,12 @@ use super::archive::{
     Finding, MAX_NAME_BYTES, PYPI_MAX_RATIO, human, pypi_ratio_exceeded, shorten, unsafe_path,
 };
 use super::filename::has_suffix;
-use super::zipframe::Zip;
 use super::{DistFilename, Inspection};
+
+mod wheel_file;
+mod zip_rules;
+
+pub use wheel_file::expand_tags;
 
 /// Core metadata files larger than this are refused (a real one is a few hundred KB at most).
 pub const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
@@ -37,7 +41,7 @@ pub fn inspect(file: File, filename: &DistFilename, file_size: u64) -> Inspectio
         ));
     }
     let mut inspection = Inspection::default();
-    check_framing(&zip, &mut inspection);
+    zip_rules::check_framing(&zip, &mut inspection);
     // The zip crate reads the central directory again: free ours first (100 000 names are MBs).
     drop(zip);
     let mut archive = match zip::ZipArchive::new(BufReader::with_capacity(64 * 1024, file)) {
@@ -62,7 +66,7 @@ pub fn inspect(file: File, filename: &DistFilename, file_size: u64) -> Inspectio
     inspection.metadata_text = read_text(&mut archive, &members, &metadata_member, &mut inspection);
     let wheel_member = format!("{dist_info}/WHEEL");
     if let Some(wheel) = read_text(&mut archive, &members, &wheel_member, &mut inspection) {
-        check_wheel_file(&wheel, &wheel_member, filename, &mut inspection);
+        wheel_file::check_wheel_file(&wheel, &wheel_member, filename, &mut inspection);
     }
     let entry_points = format!("{dist_info}/entry_points.txt");
     if members.contains_key(&entry_points) {
@@ -83,77 +87,6 @@ pub fn inspect(file: File, filename: &DistFilename, file_size: u64) -> Inspectio
     }
     inspection.members = members.into_keys().collect();
     inspection
-}
-
-/// Warehouse's zip rules: its framing walk, the compression methods it takes, and no file
-/// that is a tar as well.
-fn check_framing(zip: &Zip, inspection: &mut Inspection) {
-    if let Some(problem) = &zip.framing {
-        let (what, cause) = framing_cause(problem);
-        inspection.push(Finding::error(
-            None,
-            format!(
-                "{what}: PyPI refuses it (\"ZIP archive not accepted: {problem}\", https://docs.pypi.org/archives). {cause}; build the wheel with its build backend (`python -m build --wheel`), or repack an edited one with `wheel pack`, which writes a plain zip"
-            ),
-        ));
-    }
-    if zip.also_a_tar {
-        inspection.push(Finding::error(
-            None,
-            "its first 512 bytes also read as a tar header: PyPI refuses a file that is both a zip and a tar (\"File is both a zip and a tar file\"). Rebuild the wheel",
-        ));
-    }
-    let mut names = std::collections::HashSet::new();
-    let mut reported = std::collections::HashSet::new();
-    for record in &zip.records {
-        if !names.insert(record.raw_name()) && reported.insert(record.raw_name()) {
-            inspection.push(Finding::error(
-                Some(&record.shown_name()),
-                "appears twice in the zip: installers may unpack another copy than the one checked. Rebuild the wheel",
-            ));
-        }
-        if !matches!(record.method, 0 | 8) {
-            inspection.push(Finding::error(
-                Some(&record.shown_name()),
-                format!(
-                    "is compressed with zip method {}: PyPI accepts only stored (0) and deflate (8) members (\"File does not use a supported compression type\"). Rebuild the wheel with its build backend",
-                    record.method
-                ),
-            ));
-        }
-        if !record.decodes_like_local {
-            inspection.push(Finding::error(
-                Some(&record.shown_name()),
-                "has a non-ASCII name without the zip UTF-8 flag: Python reads it as cp437, so PyPI cannot match it to its local header and refuses the wheel. Rebuild the wheel with its build backend",
-            ));
-        }
-    }
-}
-
-/// What a Warehouse framing problem means and how such a zip comes about.
-fn framing_cause(problem: &str) -> (&'static str, &'static str) {
-    match problem {
-        "Trailing data" => (
-            "bytes follow the end of the zip",
-            "Two archives were concatenated, or a copy step appended data",
-        ),
-        "Comment in central directory" => (
-            "a member carries a comment",
-            "A zip tool added per-file comments",
-        ),
-        "ZIP contains a data descriptor" => (
-            "members are written in streaming mode (data descriptors)",
-            "The zip was written to a pipe or by a streaming zip library",
-        ),
-        "Unknown record signature" => (
-            "the file holds bytes that are not zip records (data before the first member, or between members)",
-            "A tool prepended or inserted data",
-        ),
-        _ => (
-            "the local file headers and the central directory disagree",
-            "The zip was edited in place (a member replaced, added or removed) or written by a broken tool",
-        ),
-    }
 }
 
 /// Member names (files only) to their index; unsafe and overlong names reported.
@@ -298,133 +231,9 @@ pub(crate) fn read_limited(reader: impl Read) -> Result<String, &'static str> {
     String::from_utf8(bytes).map_err(|_| "is not UTF-8; core metadata must be UTF-8")
 }
 
-/// `WHEEL`: `Wheel-Version` 1.x (an error: installers refuse others); `Root-Is-Purelib`, tags
-/// and build equal to the file name's (warnings: `PyPI` and installers tolerate them).
-fn check_wheel_file(
-    text: &str,
-    member: &str,
-    filename: &DistFilename,
-    inspection: &mut Inspection,
-) {
-    let Ok(wheel) = super::CoreMetadata::parse(text) else {
-        inspection.push(Finding::error(
-            Some(member),
-            "is not a `Key: value` file; rebuild the wheel",
-        ));
-        return;
-    };
-    let version_parts: Option<Vec<u32>> = wheel
-        .get("Wheel-Version")
-        .map(|version| version.split('.').map(|part| part.parse().ok()).collect())
-        .unwrap_or_default();
-    match (wheel.get("Wheel-Version"), version_parts.as_deref()) {
-        (None, _) => inspection.push(Finding::error(
-            Some(member),
-            "has no Wheel-Version: installers refuse the wheel. Rebuild it with a current build backend",
-        )),
-        (Some(_), Some([1, ..])) => {}
-        (Some(version), _) => inspection.push(Finding::error(
-            Some(member),
-            format!(
-                "Wheel-Version is `{}`, expected 1.x: installers refuse other versions. Rebuild the wheel with a current build backend",
-                shorten(version)
-            ),
-        )),
-    }
-    // pip and uv read a missing or odd Root-Is-Purelib as false; PyPI does not look.
-    match wheel.get("Root-Is-Purelib") {
-        None => inspection.push(Finding::warning(
-            Some(member),
-            "has no Root-Is-Purelib; installers take it as false (platlib). Rebuild the wheel with a current build backend",
-        )),
-        Some(value) if !matches!(value.to_ascii_lowercase().as_str(), "true" | "false") => {
-            inspection.push(Finding::warning(
-                Some(member),
-                format!(
-                    "Root-Is-Purelib is `{}`, expected true or false; installers take it as false",
-                    shorten(value)
-                ),
-            ));
-        }
-        Some(_) => {}
-    }
-    let expected = expand_tags(filename);
-    // Expanded on both sides: some builders (maturin) write compressed sets in Tag lines too.
-    let found: BTreeSet<String> = wheel
-        .get_all("Tag")
-        .flat_map(|tag| {
-            let mut parts = tag.splitn(3, '-');
-            let (python, abi, platform) = (
-                parts.next().unwrap_or_default(),
-                parts.next().unwrap_or_default(),
-                parts.next().unwrap_or_default(),
-            );
-            expand(python, abi, platform)
-        })
-        .collect();
-    // PyPI and installers go by the file name's tags; a renamed wheel installs as named.
-    if found != expected {
-        inspection.push(Finding::warning(
-            Some(member),
-            format!(
-                "its Tag lines ({}) differ from the file name's tags ({}): the wheel was renamed after the build. PyPI and installers go by the file name; retag with `wheel tags` to keep WHEEL in step",
-                shorten(&list_or_none(&found)),
-                shorten(&list_or_none(&expected))
-            ),
-        ));
-    }
-    match (wheel.get("Build"), filename.build_tag.as_deref()) {
-        (Some(inside), Some(outside)) if inside != outside => inspection.push(Finding::warning(
-            Some(member),
-            format!(
-                "Build is `{}` but the file name's build tag is `{outside}`: the wheel was renamed after the build; PyPI and installers go by the file name",
-                shorten(inside)
-            ),
-        )),
-        (Some(inside), None) => inspection.push(Finding::warning(
-            Some(member),
-            format!(
-                "Build is `{}` but the file name has no build tag: the wheel was renamed after the build; PyPI and installers go by the file name",
-                shorten(inside)
-            ),
-        )),
-        _ => {}
-    }
-}
-
-fn list_or_none(tags: &BTreeSet<String>) -> String {
-    if tags.is_empty() {
-        "none".to_owned()
-    } else {
-        tags.iter().cloned().collect::<Vec<_>>().join(", ")
-    }
-}
-
-/// The file name's compressed tag sets expanded: `py2.py3-none-any` -> py2-none-any, py3-none-any.
-#[must_use]
-pub fn expand_tags(filename: &DistFilename) -> BTreeSet<String> {
-    expand(
-        filename.python_tag.as_deref().unwrap_or_default(),
-        filename.abi_tag.as_deref().unwrap_or_default(),
-        filename.platform_tag.as_deref().unwrap_or_default(),
-    )
-}
-
-fn expand(python: &str, abi: &str, platform: &str) -> BTreeSet<String> {
-    let mut tags = BTreeSet::new();
-    for python in python.split('.') {
-        for abi in abi.split('.') {
-            for platform in platform.split('.') {
-                tags.insert(format!("{python}-{abi}-{platform}"));
-            }
-        }
-    }
-    tags
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::archive::{MAX_ENTRIES, Severity};
+    use super::super::archive::MAX_ENTRIES;
     use super::*;
 
     #[test]
@@ -450,39 +259,6 @@ mod tests {
             inspection.findings
         );
         assert!(inspection.metadata_text.is_none());
-    }
-
-    #[test]
-    fn wheel_file_tags_compare_expanded() {
-        let filename = DistFilename::parse(
-            "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-        )
-        .unwrap();
-        let check = |text: &str| {
-            let mut inspection = Inspection::default();
-            check_wheel_file(text, "demo-1.0.dist-info/WHEEL", &filename, &mut inspection);
-            inspection.findings
-        };
-        // maturin writes the compressed set in one Tag line; setuptools one line per tag.
-        let compressed = "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64\n";
-        assert_eq!(check(compressed), vec![]);
-        let expanded = "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-manylinux_2_17_x86_64\nTag: cp311-cp311-manylinux2014_x86_64\n";
-        assert_eq!(check(expanded), vec![]);
-        let renamed = "Wheel-Version: 2.0\nTag: py3-none-any\n";
-        let found: Vec<(Severity, String)> = check(renamed)
-            .into_iter()
-            .map(|f| (f.severity, f.message))
-            .collect();
-        assert_eq!(found.len(), 3, "{found:#?}");
-        assert_eq!(found[0].0, Severity::Error);
-        assert!(found[0].1.contains("Wheel-Version is `2.0`"));
-        // What PyPI and installers tolerate is advice.
-        assert_eq!(found[1].0, Severity::Warning);
-        assert!(found[1].1.contains("no Root-Is-Purelib"));
-        assert_eq!(found[2].0, Severity::Warning);
-        assert!(found[2].1.contains("(py3-none-any) differ from"));
-        let odd_version = "Wheel-Version: 1.x\nRoot-Is-Purelib: true\nTag: cp311-cp311-manylinux_2_17_x86_64\nTag: cp311-cp311-manylinux2014_x86_64\n";
-        assert_eq!(check(odd_version).len(), 1);
     }
 
     /// A wheel of `members` with a RECORD listing them (sha256), plus `extra_rows`.
@@ -539,15 +315,6 @@ mod tests {
             findings[0]
                 .message
                 .contains("lists `demo/gone.py`, but the wheel has no such member")
-        );
-    }
-
-    #[test]
-    fn tags_expand() {
-        let filename = DistFilename::parse("demo-1.0-py2.py3-none-any.whl").unwrap();
-        assert_eq!(
-            expand_tags(&filename).into_iter().collect::<Vec<_>>(),
-            ["py2-none-any", "py3-none-any"]
         );
     }
 }
