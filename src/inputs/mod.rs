@@ -395,6 +395,67 @@ mod tests {
     }
 
     #[test]
+    fn a_url_that_does_not_parse_is_shown_without_its_user_info() {
+        let error = parse_url(
+            "repository-url",
+            "https://__token__:pypi-SECRETTOKEN123@upload.pypi.org:99999/legacy/",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            error,
+            "input `repository-url`: `https://***@upload.pypi.org:99999/legacy/` is not a URL (invalid port number); give a full URL such as https://upload.pypi.org/legacy/"
+        );
+        // No scheme (`bob` is taken for one): the user info starts the value.
+        let error = parse_url("check-url", "bob:hunter2-pw@pkgs.example.com/simple/")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`***@pkgs.example.com/simple/`"), "{error}");
+        // An `@` in the path is not user info.
+        let error = parse_url("check-url", "https://pkgs.example.com:99999/a@b/")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`https://pkgs.example.com:99999/a@b/`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_user_info_of_a_url_that_does_not_parse_is_secret() {
+        let inputs = raw(&[
+            (
+                "INPUT_REPOSITORY-URL",
+                "https://__token__:pypi-SECRET%2FTOKEN@upload.pypi.org:99999/legacy/",
+            ),
+            (
+                "INPUT_CHECK-URL",
+                "https://reader-name:pw@pkgs.example.com:0x/",
+            ),
+            (
+                "INPUT_FULCIO-URL",
+                "fulcio-user:fulcio-pw@fulcio.example.com/",
+            ),
+        ]);
+        let secrets = inputs.secrets();
+        for expected in [
+            "pypi-SECRET%2FTOKEN",
+            "pypi-SECRET/TOKEN",
+            "__token__:pypi-SECRET%2FTOKEN@",
+            "reader-name",
+            "reader-name:pw@",
+            "fulcio-user",
+            "fulcio-pw",
+        ] {
+            assert!(
+                secrets.contains(&expected.to_owned()),
+                "{expected}: {secrets:?}"
+            );
+        }
+        assert!(!secrets.contains(&"__token__".to_owned()), "{secrets:?}");
+    }
+
+    #[test]
     fn empty_values_mean_the_default() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("dist")).unwrap();
