@@ -93,10 +93,11 @@ pub async fn http_error_within(
     let status = response.status();
     let url = crate::http::display_url(response.url());
     let retry_after = retry_after(response.headers());
-    let reason = reason_phrase(&response);
+    let reason = reason_phrase(&response).map(|reason| crate::console::redact(&reason));
     let mut bytes = Vec::new();
     let complete = body::read_error_body(response, &mut bytes, deadline).await;
-    let mut body = String::from_utf8_lossy(&bytes).into_owned();
+    // Redacted before it is cut: half a secret would no longer match it.
+    let mut body = crate::console::redact(&String::from_utf8_lossy(&bytes));
     if body.len() > MAX_ERROR_BODY {
         let mut cut = MAX_ERROR_BODY;
         while !body.is_char_boundary(cut) {
@@ -174,6 +175,40 @@ mod tests {
         assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(error.body.ends_with("[...]"), "{}", error.body.len());
         assert!(error.body.len() <= MAX_ERROR_BODY + 10);
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_secret_across_the_cut_of_an_error_body_is_redacted_whole() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let secret = "pypi-cut-in-half-SECRET-0123456789";
+        crate::console::mask_str(secret);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0_u8; 4096];
+            let _ = stream.read(&mut request).await;
+            // The secret starts 10 bytes before the cut.
+            let body = format!("{}{secret} and more", "x".repeat(MAX_ERROR_BODY - 10));
+            let head = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.write_all(body.as_bytes()).await.unwrap();
+        });
+        let response = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap();
+        let error = http_error(response, "GET").await;
+        assert!(
+            !error.body.contains("pypi-cut") && error.body.contains("***"),
+            "{}",
+            &error.body[MAX_ERROR_BODY - 20..]
+        );
         server.abort();
     }
 
