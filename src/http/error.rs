@@ -126,17 +126,30 @@ fn reason_phrase(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// An error and all its causes on one line (reqwest's own Display hides the cause).
+/// An error and all its causes on one line (reqwest's own Display hides the cause). A
+/// `reqwest::Error` names the URL it was sending to, query and user info included (a token
+/// in `?token=`, a pre-signed download's signature): that URL is shown without them.
 #[must_use]
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = one_error(error);
     let mut source = error.source();
     while let Some(cause) = source {
         text.push_str(": ");
-        text.push_str(&cause.to_string());
+        text.push_str(&one_error(cause));
         source = cause.source();
     }
     text
+}
+
+fn one_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let text = error.to_string();
+    match error
+        .downcast_ref::<reqwest::Error>()
+        .and_then(reqwest::Error::url)
+    {
+        Some(url) => text.replace(url.as_str(), &crate::http::display_url(url)),
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -225,6 +238,31 @@ mod tests {
             .unwrap_err();
         assert_eq!(partial.body, "xxxxxxxxxx");
         server.abort();
+    }
+
+    #[tokio::test]
+    async fn an_error_chain_shows_no_query_nor_user_info_of_the_url() {
+        // A port just freed: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let error = reqwest::Client::new()
+            .get(format!(
+                "http://user:PASSWORDSECRET@127.0.0.1:{port}/legacy/?token=QUERYSECRET"
+            ))
+            .send()
+            .await
+            .unwrap_err();
+        let text = error_chain(&error);
+        assert!(
+            !text.contains("QUERYSECRET") && !text.contains("PASSWORDSECRET"),
+            "{text}"
+        );
+        assert!(text.contains("Connection refused"), "{text}");
+        let text = error_chain(&error.without_url());
+        assert!(!text.contains("QUERYSECRET"), "{text}");
     }
 
     #[test]

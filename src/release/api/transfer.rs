@@ -117,7 +117,8 @@ fn transport_error(method: &str, url: &Url, source: reqwest::Error) -> ApiError 
     ApiError::Transport {
         method: method.to_owned(),
         url: display_url(url),
-        source,
+        // Its URL would show the query (a pre-signed download's signature).
+        source: source.without_url(),
     }
 }
 
