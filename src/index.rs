@@ -78,7 +78,9 @@ pub async fn lookup(
             .header(reqwest::header::ACCEPT, ACCEPT)
             .header(reqwest::header::CACHE_CONTROL, "max-age=0")
             .send()
-            .await;
+            .await
+            // The messages name the URL without its query and user info themselves.
+            .map_err(reqwest::Error::without_url);
         let response = match result {
             Ok(response) => response,
             Err(error) if attempt < policy.attempts && !error.is_timeout() => {

@@ -3,6 +3,12 @@
 //! a mint rejection's `errors[].code`, a release URL or a file name could otherwise add links,
 //! images, HTML or table cells. Every string that did not come from this program goes through
 //! one of these functions; none of them can be closed or escaped by its content.
+//!
+//! Each redacts the registered secrets ([`redact`]) *before* escaping: the escaped form of a
+//! token (`pypi-Ag\_x`) no longer matches the secret, so redacting the finished Markdown
+//! would let it through.
+
+use crate::console::redact;
 
 /// Plain text placed inside a line (never at its start): HTML's `&`, `<`, `>` as entities; the
 /// characters that open inline markup (`\` `` ` `` `*` `_` `[` `]` `!` `|` `~`) backslash-
@@ -10,6 +16,7 @@
 /// characters as spaces, so no block (heading, list, table row) can start either.
 #[must_use]
 pub fn text(untrusted: &str) -> String {
+    let untrusted = redact(untrusted);
     let mut escaped = String::with_capacity(untrusted.len() + 16);
     let chars: Vec<char> = untrusted.chars().collect();
     for (at, &c) in chars.iter().enumerate() {
@@ -38,7 +45,7 @@ pub fn text(untrusted: &str) -> String {
 /// A code span in running text (file names): one backtick more than the longest run inside.
 #[must_use]
 pub fn code(untrusted: &str) -> String {
-    let flat: String = untrusted
+    let flat: String = redact(untrusted)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
@@ -62,7 +69,8 @@ pub fn code_in_table(untrusted: &str) -> String {
 /// backticks in the text, so no line of it can close the block.
 #[must_use]
 pub fn code_block(untrusted: &str) -> String {
-    let fence = "`".repeat((longest_run(untrusted, '`') + 1).max(3));
+    let untrusted = redact(untrusted);
+    let fence = "`".repeat((longest_run(&untrusted, '`') + 1).max(3));
     let body: String = untrusted
         .replace("\r\n", "\n")
         .chars()
@@ -79,7 +87,8 @@ pub fn code_block(untrusted: &str) -> String {
 /// the tests' fakes run); anything else is shown as text, never as a link.
 #[must_use]
 pub fn link(label: &str, url: &str) -> String {
-    match url::Url::parse(url) {
+    let url = redact(url);
+    match url::Url::parse(&url) {
         Ok(parsed)
             if parsed.scheme() == "https"
                 || (parsed.scheme() == "http" && crate::http::is_loopback_host(&parsed)) =>
@@ -92,7 +101,7 @@ pub fn link(label: &str, url: &str) -> String {
                 crate::http::display_url_with_query(&parsed)
             )
         }
-        _ => format!("{} ({})", text(label), text(url)),
+        _ => format!("{} ({})", text(label), text(&url)),
     }
 }
 
@@ -101,6 +110,8 @@ pub fn link(label: &str, url: &str) -> String {
 /// span of [`code`], the rest goes through [`text`]. An unpaired backtick stays text.
 #[must_use]
 pub fn message(ours: &str) -> String {
+    // Whole, before the message is cut at its backticks.
+    let ours = redact(ours);
     let parts: Vec<&str> = ours.split('`').collect();
     let paired = parts.len() % 2 == 1;
     let mut rendered = String::with_capacity(ours.len() + 16);
@@ -157,6 +168,31 @@ mod tests {
             "no release for v1&lt;b&gt;: set `release: false`"
         );
         assert_eq!(message("odd ` tick *x*"), "odd \\` tick \\*x\\*");
+    }
+
+    #[test]
+    fn secrets_are_redacted_before_they_are_escaped() {
+        let secret = "pypi-AgEI_markdown_secret*x";
+        crate::console::mask_str(secret);
+        let said = format!("invalid token {secret} [x]");
+        for rendered in [
+            text(&said),
+            message(&format!("`{secret}` {said}")),
+            code(&said),
+            code_in_table(&said),
+            code_block(&said),
+            link(&said, &format!("https://e.x/?t={secret}")),
+            link("x", &said),
+        ] {
+            // No part of it, escaped or not.
+            for part in ["AgEI", "markdown", "secret"] {
+                assert!(!rendered.contains(part), "{rendered}");
+            }
+            assert!(
+                rendered.contains("***") || rendered.contains("\\*\\*\\*"),
+                "{rendered}"
+            );
+        }
     }
 
     #[test]

@@ -149,7 +149,8 @@ async fn lookup(client: &reqwest::Client, url: &Url) -> anyhow::Result<ReleaseAg
         .get(url.clone())
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
-        .await?;
+        .await
+        .map_err(reqwest::Error::without_url)?;
     if response.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(ReleaseAge::NotFound);
     }

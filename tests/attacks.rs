@@ -692,6 +692,64 @@ fn a_token_written_as_a_url_user_name_is_never_shown() {
     assert!(!run.summary.contains("FURYTOKEN"), "{}", run.summary);
 }
 
+/// Every 8-character piece of `secret` found in `text`, Markdown's backslash escapes removed
+/// (`pypi-Ag\_x` is the escaped `pypi-Ag_x`): a secret shown in part or escaped is still shown.
+fn pieces_of(secret: &str, text: &str) -> Vec<String> {
+    let plain = text.replace('\\', "");
+    let chars: Vec<char> = secret.chars().collect();
+    chars
+        .windows(8)
+        .map(|piece| piece.iter().collect::<String>())
+        .filter(|piece| plain.contains(piece.as_str()))
+        .collect()
+}
+
+#[test]
+fn an_index_echoing_the_password_shows_no_part_of_it_in_the_log_or_the_summary() {
+    // The index says back the password it refused: escaped for the summary (`_` -> `\_`) it
+    // no longer matched the secret; cut at the error body's 4096 bytes, half of it did not.
+    let password = format!("pypi-AgEI_echoed_secret_{:032x}", rand_u128());
+    let echoes = [
+        Play::json(
+            400,
+            &json!({"message": format!("Invalid or non-existent authentication information: {password} is not a token of this index.")}),
+        ),
+        Play::text(
+            400,
+            "text/plain",
+            &format!("{}{password} was refused", "x".repeat(4096 - 20)),
+        ),
+    ];
+    for echo in echoes {
+        let workspace = Workspace::new().with_sample_dists();
+        let peer = Hostile::start();
+        peer.on(
+            "GET",
+            "/simple/",
+            vec![Play::text(404, "text/plain", "no such project")],
+        )
+        .on("POST", "/legacy/", vec![echo]);
+        let env = vec![
+            ("INPUT_REPOSITORY-URL", format!("{}legacy/", peer.url())),
+            ("INPUT_PASSWORD", password.clone()),
+            ("INPUT_VERBOSE", "true".to_owned()),
+        ];
+        let (run, logs) = attack(&workspace, &env);
+        assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.summary.replace('\\', "").contains("***") && logs.text().contains("***"),
+            "the echoed password is shown redacted:\n{}\n{}",
+            logs.text(),
+            run.summary
+        );
+        logs.assert_no_secrets(&[&password]);
+        for (what, text) in [("summary", &run.summary), ("log", &logs.text())] {
+            let shown = pieces_of(&password, text);
+            assert!(shown.is_empty(), "the {what} shows {shown:?}:\n{text}");
+        }
+    }
+}
+
 fn basic(user: &str, password: &str) -> String {
     use base64::Engine as _;
     format!(

@@ -177,6 +177,65 @@ fn command_line_usage_errors_exit_2_and_send_nothing() {
     );
 }
 
+#[test]
+fn a_password_in_a_url_that_does_not_parse_is_neither_shown_nor_left_unmasked() {
+    let workspace = Workspace::new().with_sample_dists();
+    let cases = [
+        (
+            "repository-url",
+            "https://__token__:pypi-SECRETTOKEN123@upload.pypi.org:99999/legacy/",
+            "`https://***@upload.pypi.org:99999/legacy/`",
+            "invalid port number",
+            vec!["pypi-SECRETTOKEN123"],
+        ),
+        (
+            "check-url",
+            "https://reader-alice:hunter2-pw%21@pkgs.example.com:0x/simple/",
+            "`https://***@pkgs.example.com:0x/simple/`",
+            "invalid port number",
+            vec!["reader-alice", "hunter2-pw%21", "hunter2-pw!"],
+        ),
+        (
+            "check-url",
+            "reader-bob:hunter3-pw@pkgs.example.com/simple/",
+            "`***@pkgs.example.com/simple/`",
+            "has scheme",
+            vec!["reader-bob", "hunter3-pw"],
+        ),
+    ];
+    for (input, value, shown, problem, secrets) in cases {
+        let key = format!("INPUT_{}", input.to_ascii_uppercase());
+        let run = workspace.run(&[(key.as_str(), value)]);
+        assert_one_error(
+            input,
+            &run,
+            2,
+            "Invalid input",
+            &[&format!("input `{input}`"), shown, problem],
+        );
+        for secret in &secrets {
+            assert!(
+                !run.all_text().contains(secret),
+                "{input}: `{secret}` shown:\n{}",
+                run.all_text()
+            );
+            // Masked for the runner too, before anything else was printed.
+            assert!(
+                run.stdout
+                    .lines()
+                    .next()
+                    .is_some_and(|line| line.starts_with("::add-mask::"))
+                    && run
+                        .stdout
+                        .lines()
+                        .any(|line| line == format!("::add-mask::{}", secret.replace('%', "%25"))),
+                "{input}: `{secret}` not masked:\n{}",
+                run.stdout
+            );
+        }
+    }
+}
+
 /// Set up one broken packages-dir; returns what the error must mention.
 type Breakage = fn(&std::path::Path) -> Vec<String>;
 

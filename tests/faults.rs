@@ -318,6 +318,37 @@ fn connection_refused_is_a_clear_error_and_a_rerun_completes() {
 }
 
 #[test]
+fn a_secret_in_the_query_of_a_url_nothing_answers_at_is_never_shown() {
+    // reqwest's errors name the whole URL they were sending to, query included.
+    let workspace = Workspace::new().with_sample_dists();
+    let dead = format!("http://127.0.0.1:{}/legacy/", free_port());
+    let check = format!("http://127.0.0.1:{}/simple/", free_port());
+    let repository_url = format!("{dead}?token=QUERYSECRET-upload-0123");
+    let check_url = format!("{check}?token=QUERYSECRET-check-4567");
+    let run = workspace.run(&[
+        ("INPUT_REPOSITORY-URL", repository_url.as_str()),
+        ("INPUT_CHECK-URL", check_url.as_str()),
+        ("INPUT_PASSWORD", "pypi-static-password-0123456789"),
+        ("INPUT_VERBOSE", "true"),
+        ("RUNNER_DEBUG", "1"),
+    ]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    let text = run.all_text();
+    assert!(
+        !text.contains("QUERYSECRET"),
+        "a URL's query was shown:\n{text}"
+    );
+    // Still a clear error: the URL without its query, and what went wrong.
+    assert!(
+        run.stdout.contains("::error title=Upload failed::")
+            && run.stdout.contains(&dead)
+            && run.stdout.contains("Connection refused"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn an_index_that_keeps_failing_ends_in_a_clear_error_and_a_rerun_completes() {
     let server = PypiServer::start();
     let proxy = FaultProxy::start(server.port);

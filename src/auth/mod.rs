@@ -9,11 +9,27 @@ use secrecy::SecretString;
 use self::trusted_publishing::TrustedPublisher;
 use crate::actions::Console;
 
-/// Basic-auth credentials for the index.
-#[derive(Debug, Clone)]
+/// Basic-auth credentials for the index. Its `Debug` shows neither the password nor a user
+/// name other than `__token__` (an index may take a token as the user name).
+#[derive(Clone)]
 pub struct Credentials {
     pub user: String,
     pub password: SecretString,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let user = if self.user == "__token__" {
+            self.user.as_str()
+        } else {
+            "***"
+        };
+        formatter
+            .debug_struct("Credentials")
+            .field("user", &user)
+            .field("password", &"***")
+            .finish()
+    }
 }
 
 /// The source of upload credentials.
@@ -351,6 +367,22 @@ mod tests {
             ),
             "{advice:?}"
         );
+    }
+
+    #[test]
+    fn credentials_debug_shows_no_credential() {
+        for user in ["FURYUSERTOKEN0123", "__token__"] {
+            let credentials = Credentials {
+                user: user.to_owned(),
+                password: SecretString::from("pypi-password-0123"),
+            };
+            let text = format!("{:?}", Authenticator::Static(credentials));
+            assert!(
+                !text.contains("FURYUSERTOKEN0123") && !text.contains("pypi-password-0123"),
+                "{text}"
+            );
+            assert_eq!(text.contains("__token__"), user == "__token__", "{text}");
+        }
     }
 
     #[test]

@@ -127,7 +127,7 @@ async fn read_up_to(
                 Ok(None) => return Ended::Complete,
                 // The client's own total deadline (`http::client`) ran out first.
                 Err(error) if error.is_timeout() => return Ended::TooSlow,
-                Err(error) => return Ended::Failed(error),
+                Err(error) => return Ended::Failed(error.without_url()),
             }
         }
     };
@@ -236,7 +236,7 @@ pub async fn stream_body(
                     return Err(BodyError::Transport {
                         url: url.clone(),
                         what,
-                        source,
+                        source: source.without_url(),
                     });
                 }
             }

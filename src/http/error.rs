@@ -93,10 +93,11 @@ pub async fn http_error_within(
     let status = response.status();
     let url = crate::http::display_url(response.url());
     let retry_after = retry_after(response.headers());
-    let reason = reason_phrase(&response);
+    let reason = reason_phrase(&response).map(|reason| crate::console::redact(&reason));
     let mut bytes = Vec::new();
     let complete = body::read_error_body(response, &mut bytes, deadline).await;
-    let mut body = String::from_utf8_lossy(&bytes).into_owned();
+    // Redacted before it is cut: half a secret would no longer match it.
+    let mut body = crate::console::redact(&String::from_utf8_lossy(&bytes));
     if body.len() > MAX_ERROR_BODY {
         let mut cut = MAX_ERROR_BODY;
         while !body.is_char_boundary(cut) {
@@ -125,17 +126,30 @@ fn reason_phrase(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// An error and all its causes on one line (reqwest's own Display hides the cause).
+/// An error and all its causes on one line (reqwest's own Display hides the cause). A
+/// `reqwest::Error` names the URL it was sending to, query and user info included (a token
+/// in `?token=`, a pre-signed download's signature): that URL is shown without them.
 #[must_use]
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = one_error(error);
     let mut source = error.source();
     while let Some(cause) = source {
         text.push_str(": ");
-        text.push_str(&cause.to_string());
+        text.push_str(&one_error(cause));
         source = cause.source();
     }
     text
+}
+
+fn one_error(error: &(dyn std::error::Error + 'static)) -> String {
+    let text = error.to_string();
+    match error
+        .downcast_ref::<reqwest::Error>()
+        .and_then(reqwest::Error::url)
+    {
+        Some(url) => text.replace(url.as_str(), &crate::http::display_url(url)),
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +192,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_secret_across_the_cut_of_an_error_body_is_redacted_whole() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let secret = "pypi-cut-in-half-SECRET-0123456789";
+        crate::console::mask_str(secret);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0_u8; 4096];
+            let _ = stream.read(&mut request).await;
+            // The secret starts 10 bytes before the cut.
+            let body = format!("{}{secret} and more", "x".repeat(MAX_ERROR_BODY - 10));
+            let head = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.write_all(body.as_bytes()).await.unwrap();
+        });
+        let response = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap();
+        let error = http_error(response, "GET").await;
+        assert!(
+            !error.body.contains("pypi-cut") && error.body.contains("***"),
+            "{}",
+            &error.body[MAX_ERROR_BODY - 20..]
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
     async fn an_error_body_that_stalls_is_given_up_on() {
         let (port, server) = endless_body_server(10).await;
         let response = reqwest::Client::new()
@@ -190,6 +238,31 @@ mod tests {
             .unwrap_err();
         assert_eq!(partial.body, "xxxxxxxxxx");
         server.abort();
+    }
+
+    #[tokio::test]
+    async fn an_error_chain_shows_no_query_nor_user_info_of_the_url() {
+        // A port just freed: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let error = reqwest::Client::new()
+            .get(format!(
+                "http://user:PASSWORDSECRET@127.0.0.1:{port}/legacy/?token=QUERYSECRET"
+            ))
+            .send()
+            .await
+            .unwrap_err();
+        let text = error_chain(&error);
+        assert!(
+            !text.contains("QUERYSECRET") && !text.contains("PASSWORDSECRET"),
+            "{text}"
+        );
+        assert!(text.contains("Connection refused"), "{text}");
+        let text = error_chain(&error.without_url());
+        assert!(!text.contains("QUERYSECRET"), "{text}");
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub async fn send_watched(
     loop {
         let deadline = tokio::time::Instant::from_std(progress.last() + idle);
         tokio::select! {
-            result = &mut send => return Some(result),
+            // The error names the URL, query included: callers name it themselves.
+            result = &mut send => return Some(result.map_err(reqwest::Error::without_url)),
             () = tokio::time::sleep_until(deadline) => {
                 if progress.last() + idle <= std::time::Instant::now() {
                     return None;

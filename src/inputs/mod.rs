@@ -22,8 +22,8 @@ pub use values::{
 };
 use values::{differs_from, parse_size, parse_toggle, resolve_path};
 
-/// Everything the run needs, validated.
-#[derive(Debug)]
+/// Everything the run needs, validated. Holds credentials (also in URLs, and a token may be
+/// the `user`), so its `Debug` shows URLs without user info and query, and no credential.
 pub struct Settings {
     pub user: String,
     pub password: Option<SecretString>,
@@ -188,6 +188,16 @@ impl Settings {
         })
     }
 
+    /// `user` for display: `__token__` as it is, any other name hidden (an index may take a
+    /// token as the user name).
+    fn shown_user(&self) -> &str {
+        if self.user == "__token__" {
+            &self.user
+        } else {
+            "***"
+        }
+    }
+
     /// Trusted Publishing is used when no password is given (neither as `password` nor in
     /// `repository-url`) and the user is `__token__`.
     #[must_use]
@@ -195,6 +205,43 @@ impl Settings {
         self.password.is_none()
             && self.user == "__token__"
             && url_credentials(&self.repository_url).is_none()
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = crate::http::display_url;
+        let set = |secret: &Option<SecretString>| secret.as_ref().map(|_| "***");
+        formatter
+            .debug_struct("Settings")
+            .field("user", &self.shown_user())
+            .field("password", &set(&self.password))
+            .field("repository_url", &url(&self.repository_url))
+            .field("packages_dir", &self.packages_dir)
+            .field("verify_metadata", &self.verify_metadata)
+            .field("check_url", &url(&self.check_url))
+            .field("skip_existing", &self.skip_existing)
+            .field("verbose", &self.verbose)
+            .field("print_hash", &self.print_hash)
+            .field("attestations", &self.attestations)
+            .field("github_token", &set(&self.github_token))
+            .field("release", &self.release)
+            .field("tag", &self.tag)
+            .field("tag_source", &self.tag_source)
+            .field("changelog", &self.changelog)
+            .field("prerelease", &self.prerelease)
+            .field("draft", &self.draft)
+            .field("release_assets", &self.release_assets)
+            .field("make_latest", &self.make_latest)
+            .field("check_version", &self.check_version)
+            .field("dry_run", &self.dry_run)
+            .field("upload_concurrency", &self.upload_concurrency)
+            .field("file_size_limit", &self.file_size_limit)
+            .field("fulcio_url", &url(&self.fulcio_url))
+            .field("rekor_url", &url(&self.rekor_url))
+            .field("sigstore_overridden", &self.sigstore_overridden)
+            .field("workspace", &self.workspace)
+            .finish()
     }
 }
 
@@ -395,6 +442,67 @@ mod tests {
     }
 
     #[test]
+    fn a_url_that_does_not_parse_is_shown_without_its_user_info() {
+        let error = parse_url(
+            "repository-url",
+            "https://__token__:pypi-SECRETTOKEN123@upload.pypi.org:99999/legacy/",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            error,
+            "input `repository-url`: `https://***@upload.pypi.org:99999/legacy/` is not a URL (invalid port number); give a full URL such as https://upload.pypi.org/legacy/"
+        );
+        // No scheme (`bob` is taken for one): the user info starts the value.
+        let error = parse_url("check-url", "bob:hunter2-pw@pkgs.example.com/simple/")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`***@pkgs.example.com/simple/`"), "{error}");
+        // An `@` in the path is not user info.
+        let error = parse_url("check-url", "https://pkgs.example.com:99999/a@b/")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`https://pkgs.example.com:99999/a@b/`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_user_info_of_a_url_that_does_not_parse_is_secret() {
+        let inputs = raw(&[
+            (
+                "INPUT_REPOSITORY-URL",
+                "https://__token__:pypi-SECRET%2FTOKEN@upload.pypi.org:99999/legacy/",
+            ),
+            (
+                "INPUT_CHECK-URL",
+                "https://reader-name:pw@pkgs.example.com:0x/",
+            ),
+            (
+                "INPUT_FULCIO-URL",
+                "fulcio-user:fulcio-pw@fulcio.example.com/",
+            ),
+        ]);
+        let secrets = inputs.secrets();
+        for expected in [
+            "pypi-SECRET%2FTOKEN",
+            "pypi-SECRET/TOKEN",
+            "__token__:pypi-SECRET%2FTOKEN@",
+            "reader-name",
+            "reader-name:pw@",
+            "fulcio-user",
+            "fulcio-pw",
+        ] {
+            assert!(
+                secrets.contains(&expected.to_owned()),
+                "{expected}: {secrets:?}"
+            );
+        }
+        assert!(!secrets.contains(&"__token__".to_owned()), "{secrets:?}");
+    }
+
+    #[test]
     fn empty_values_mean_the_default() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("dist")).unwrap();
@@ -431,6 +539,56 @@ mod tests {
         assert!(text.contains("INPUT_PASSWORD"), "{text}");
         assert!(
             !text.contains("pypi-very-secret-value") && !text.contains("ghs_secret"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn settings_debug_shows_no_credential() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("dist")).unwrap();
+        let settings = Settings::parse(
+            &raw(&[
+                ("INPUT_USER", "FURYUSERTOKEN0123"),
+                ("INPUT_PASSWORD", "pypi-password-0123"),
+                ("INPUT_GITHUB-TOKEN", "ghs_token0123456789"),
+                (
+                    "INPUT_REPOSITORY-URL",
+                    "https://alice:URLPASSWORD0123@pkgs.example.com/legacy/?t=QUERYTOKEN0123",
+                ),
+                (
+                    "INPUT_CHECK-URL",
+                    "https://CHECKTOKEN0123@pkgs.example.com/simple/",
+                ),
+                (
+                    "INPUT_FULCIO-URL",
+                    "https://bob:FULCIOPW0123@fulcio.example.com/",
+                ),
+                (
+                    "INPUT_REKOR-URL",
+                    "https://carol:REKORPW0123@rekor.example.com/",
+                ),
+            ]),
+            dir.path(),
+        )
+        .unwrap();
+        let text = format!("{settings:?}");
+        for secret in [
+            "FURYUSERTOKEN0123",
+            "pypi-password-0123",
+            "ghs_token0123456789",
+            "alice",
+            "URLPASSWORD0123",
+            "QUERYTOKEN0123",
+            "CHECKTOKEN0123",
+            "FULCIOPW0123",
+            "REKORPW0123",
+        ] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        assert!(
+            text.contains("https://pkgs.example.com/legacy/")
+                && text.contains("password: Some(\"***\")"),
             "{text}"
         );
     }

@@ -8,6 +8,7 @@ use std::fmt;
 use url::Url;
 
 use super::spec::{INPUTS, InputKind};
+use super::values::written_credentials;
 
 /// The raw values, before typing: command-line flags win over `INPUT_*` variables. Holds
 /// secrets as plain text, so its `Debug` shows names only.
@@ -89,6 +90,32 @@ impl RawInputs {
                 secrets.push(password);
             }
         }
+        // The user info of a URL that does not parse (it is refused later, but its password
+        // must not show on the way): the password, the user name unless it is `__token__`, and
+        // the `user:password@` form, as written and decoded.
+        for (user, password) in self.url_values().filter_map(written_credentials) {
+            let decode = |text: &str| {
+                percent_encoding::percent_decode_str(text)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            let form = match &password {
+                Some(password) => format!("{user}:{password}@"),
+                None => format!("{user}@"),
+            };
+            let parts = [
+                Some(user.as_str()),
+                password.as_deref(),
+                Some(form.as_str()),
+            ];
+            for part in parts.into_iter().flatten() {
+                if part != "__token__" {
+                    secrets.push(part.to_owned());
+                    secrets.push(decode(part));
+                }
+            }
+        }
+        secrets.dedup();
         secrets
     }
 
@@ -96,6 +123,13 @@ impl RawInputs {
     /// user info written into them.
     #[must_use]
     pub fn urls(&self) -> Vec<Url> {
+        self.url_values()
+            .filter_map(|value| Url::parse(value).ok())
+            .collect()
+    }
+
+    /// The values of every URL input and runner variable, as given.
+    fn url_values(&self) -> impl Iterator<Item = &str> {
         let inputs = INPUTS
             .iter()
             .filter(|spec| spec.name.ends_with("-url"))
@@ -107,10 +141,7 @@ impl RawInputs {
         ]
         .into_iter()
         .filter_map(|name| self.env(name));
-        inputs
-            .chain(runner)
-            .filter_map(|value| Url::parse(value).ok())
-            .collect()
+        inputs.chain(runner)
     }
 
     pub(super) fn env(&self, name: &str) -> Option<&str> {

@@ -121,8 +121,12 @@ pub(super) fn parse_toggle(input: &str, value: &str) -> Result<Toggle, InputErro
 
 pub fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
     let raw = value;
-    let shown =
-        Url::parse(raw).map_or_else(|_| raw.to_owned(), |url| crate::http::display_url(&url));
+    // Never the user info: a URL that does not parse (or parses without a host, as
+    // `user:password@host/` does: scheme `user`) may still carry a password.
+    let shown = match Url::parse(raw) {
+        Ok(url) if url.has_host() => crate::http::display_url(&url),
+        _ => without_written_user_info(raw),
+    };
     let value = shown.as_str();
     let url = Url::parse(raw).map_err(|error| {
         InputError::new(
@@ -154,6 +158,40 @@ pub fn parse_url(input: &str, value: &str) -> Result<Url, InputError> {
         return Err(InputError::new(input, format!("`{value}` has no host")));
     }
     Ok(url)
+}
+
+/// Where the user info sits in a URL as written, whether or not it parses: from after `://`
+/// (the start, when there is none) to the last `@` before the next `/`. A value `Url::parse`
+/// refuses (a bad port, a stray space) may still carry a password, which must neither be
+/// echoed nor go unmasked.
+fn written_user_info(value: &str) -> Option<std::ops::Range<usize>> {
+    let start = value.find("://").map_or(0, |at| at + "://".len());
+    let authority = value[start..].split('/').next().unwrap_or_default();
+    let at = authority.rfind('@')?;
+    Some(start..start + at)
+}
+
+/// `value` with its written user info replaced by `***` (`https://***@host:99999/`).
+fn without_written_user_info(value: &str) -> String {
+    match written_user_info(value) {
+        Some(range) => format!("{}***{}", &value[..range.start], &value[range.end..]),
+        None => value.to_owned(),
+    }
+}
+
+/// The user name and password written into a URL that does not parse into one with a host
+/// (whose user info [`url_credentials`] reads), as written, the password split off at the
+/// first `:` as a parser would: to be masked all the same.
+#[must_use]
+pub(super) fn written_credentials(value: &str) -> Option<(String, Option<String>)> {
+    if Url::parse(value).is_ok_and(|url| url.has_host()) {
+        return None;
+    }
+    let user_info = &value[written_user_info(value)?];
+    Some(match user_info.split_once(':') {
+        Some((user, password)) => (user.to_owned(), Some(password.to_owned())),
+        None => (user_info.to_owned(), None),
+    })
 }
 
 /// The user name and password written into a URL (`https://user:password@host/`, or a token

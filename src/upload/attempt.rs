@@ -16,8 +16,8 @@ use crate::distribution::Dist;
 use crate::http::{HttpError, RetryPolicy, http_error_within, is_retryable};
 use crate::http::{Progress, error_chain, send_watched};
 
-/// Sends files to one index with one set of credentials.
-#[derive(Debug)]
+/// Sends files to one index with one set of credentials. Its `Debug` shows the URLs without
+/// user info and query, and the credentials as [`crate::auth::Credentials`] shows them.
 pub struct Uploader<'a> {
     /// For index lookups (with the shared read timeout).
     pub client: &'a reqwest::Client,
@@ -28,6 +28,22 @@ pub struct Uploader<'a> {
     pub auth: &'a Authenticator,
     pub policy: RetryPolicy,
     pub skip_existing: bool,
+}
+
+impl std::fmt::Debug for Uploader<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Uploader")
+            .field(
+                "repository_url",
+                &crate::http::display_url(&self.repository_url),
+            )
+            .field("check_url", &crate::http::display_url(&self.check_url))
+            .field("auth", self.auth)
+            .field("policy", &self.policy)
+            .field("skip_existing", &self.skip_existing)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How an attempt ended.
@@ -326,5 +342,43 @@ impl Uploader<'_> {
             self.policy.attempts
         );
         tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploader_debug_shows_no_credential() {
+        let client = reqwest::Client::new();
+        let auth = Authenticator::Static(crate::auth::Credentials {
+            user: "FURYUSERTOKEN0123".to_owned(),
+            password: secrecy::SecretString::from("pypi-password-0123"),
+        });
+        let uploader = Uploader {
+            client: &client,
+            upload_client: client.clone(),
+            repository_url: Url::parse(
+                "https://alice:URLPASSWORD0123@pkgs.example.com/legacy/?t=QUERYTOKEN0123",
+            )
+            .unwrap(),
+            check_url: Url::parse("https://CHECKTOKEN0123@pkgs.example.com/simple/").unwrap(),
+            auth: &auth,
+            policy: RetryPolicy::default(),
+            skip_existing: false,
+        };
+        let text = format!("{uploader:?}");
+        for secret in [
+            "FURYUSERTOKEN0123",
+            "pypi-password-0123",
+            "alice",
+            "URLPASSWORD0123",
+            "QUERYTOKEN0123",
+            "CHECKTOKEN0123",
+        ] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        assert!(text.contains("https://pkgs.example.com/legacy/"), "{text}");
     }
 }

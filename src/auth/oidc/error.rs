@@ -219,8 +219,10 @@ pub(crate) fn unexpected_answer(
     }
 }
 
-/// A server's answer cut to 300 characters for a message.
+/// A server's answer cut to 300 characters for a message, its secrets redacted first (half
+/// a secret would no longer match it).
 pub(crate) fn short(text: &str) -> String {
+    let text = crate::console::redact(text);
     let text = text.trim();
     if text.chars().count() <= 300 {
         return text.to_owned();
@@ -247,6 +249,17 @@ mod tests {
             "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set"
         ));
         assert!(text.contains("id-token: write"));
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_is_redacted_whole() {
+        let secret = "ghs_cut-in-half-oidc-SECRET-0123";
+        crate::console::mask_str(secret);
+        let shortened = short(&format!("{}{secret} and more", "x".repeat(290)));
+        assert!(
+            !shortened.contains("ghs_cut") && shortened.contains("***"),
+            "{shortened}"
+        );
     }
 
     #[test]

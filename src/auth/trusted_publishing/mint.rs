@@ -196,12 +196,14 @@ fn parse_minted(body: &str, index_now: Option<SystemTime>) -> Option<MintedToken
     let expires_at = answer
         .get("expires")
         .and_then(serde_json::Value::as_u64)
-        .map(|expires| {
+        .and_then(|expires| {
             let now = index_now
                 .unwrap_or_else(SystemTime::now)
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default();
-            minted_at + Duration::from_secs(expires).saturating_sub(now)
+            // An expiry past what the clock can hold (`10000000000000000000`) is as good as
+            // none: unknown, as when the index sends no `expires`.
+            minted_at.checked_add(Duration::from_secs(expires).saturating_sub(now))
         });
     Some(MintedToken {
         token,
@@ -232,6 +234,21 @@ mod tests {
         );
         assert!(!minted.expires_soon(minted.minted_at));
         assert!(minted.expires_soon(minted.minted_at + Duration::from_secs(841)));
+    }
+
+    #[test]
+    fn an_expiry_past_what_the_clock_holds_is_unknown_not_a_panic() {
+        for expires in ["10000000000000000000", "18446744073709551615"] {
+            let minted = parse_minted(
+                &format!(
+                    r#"{{"success": true, "token": "pypi-minted-far", "expires": {expires}}}"#
+                ),
+                None,
+            )
+            .unwrap();
+            assert_eq!(minted.expires_at, None, "{expires}");
+            assert!(!minted.expires_soon(minted.minted_at));
+        }
     }
 
     #[test]

@@ -54,7 +54,8 @@ impl ApiError {
             Ok(source) => Self::Transport {
                 method: method.to_owned(),
                 url: url.to_owned(),
-                source: *source,
+                // Its URL would show the query (a pre-signed signature): `url` names it.
+                source: source.without_url(),
             },
             Err(source) => Self::Client {
                 method: method.to_owned(),

@@ -117,7 +117,8 @@ fn transport_error(method: &str, url: &Url, source: reqwest::Error) -> ApiError 
     ApiError::Transport {
         method: method.to_owned(),
         url: display_url(url),
-        source,
+        // Its URL would show the query (a pre-signed download's signature).
+        source: source.without_url(),
     }
 }
 
@@ -145,23 +146,35 @@ pub fn upload_target(api: &Url, upload_url: &str, name: &str) -> Result<Url, Api
 }
 
 /// Where a release's assets may be uploaded with the token: `https://uploads.github.com` for
-/// `api.github.com`; the API's own origin for GitHub Enterprise Server (`/api/uploads`) and
-/// loopback fakes. The asset download path keeps to the API origin the same way.
+/// `api.github.com`, `https://uploads.SUBDOMAIN.ghe.com` for `api.SUBDOMAIN.ghe.com` (GitHub
+/// Enterprise Cloud with data residency, whose hosts are all `*.SUBDOMAIN.ghe.com`); the API's
+/// own origin for GitHub Enterprise Server (`/api/uploads`) and loopback fakes. The asset
+/// download path keeps to the API origin the same way.
 fn upload_host_ok(api: &Url, upload: &Url) -> bool {
-    if api.host_str() == Some("api.github.com") {
-        upload.scheme() == "https"
-            && upload.host_str() == Some("uploads.github.com")
-            && upload.port_or_known_default() == Some(443)
-    } else {
-        upload.origin() == api.origin()
+    match separate_upload_host(api) {
+        Some(host) => {
+            upload.scheme() == "https"
+                && upload.host_str() == Some(host.as_str())
+                && upload.port_or_known_default() == Some(443)
+        }
+        None => upload.origin() == api.origin(),
     }
 }
 
+/// The upload host of an API served on https from `api.github.com` or `api.SUBDOMAIN.ghe.com`,
+/// whose uploads go to a host of their own; `None` where they go to the API's origin.
+fn separate_upload_host(api: &Url) -> Option<String> {
+    if api.scheme() != "https" {
+        return None;
+    }
+    let rest = api.host_str()?.strip_prefix("api.")?;
+    (rest == "github.com" || rest.ends_with(".ghe.com")).then(|| format!("uploads.{rest}"))
+}
+
 fn expected_upload_host(api: &Url) -> String {
-    if api.host_str() == Some("api.github.com") {
-        "https://uploads.github.com".to_owned()
-    } else {
-        api.origin().ascii_serialization()
+    match separate_upload_host(api) {
+        Some(host) => format!("https://{host}"),
+        None => api.origin().ascii_serialization(),
     }
 }
 
@@ -221,5 +234,49 @@ mod tests {
         }
         assert!(upload_target(&ghes, "https://uploads.github.com/x", "a").is_err());
         assert!(upload_target(&fake, "http://127.0.0.1:10/x", "a").is_err());
+    }
+
+    #[test]
+    fn ghe_com_uploads_go_to_the_uploads_host_of_the_same_subdomain_only() {
+        // GitHub Enterprise Cloud with data residency: API at api.SUBDOMAIN.ghe.com.
+        let api = Url::parse("https://api.octocorp.ghe.com").unwrap();
+        assert_eq!(
+            upload_target(
+                &api,
+                "https://uploads.octocorp.ghe.com/repos/o/r/releases/7/assets{?name,label}",
+                "a.whl"
+            )
+            .unwrap()
+            .as_str(),
+            "https://uploads.octocorp.ghe.com/repos/o/r/releases/7/assets?name=a.whl"
+        );
+        assert!(upload_target(&api, "https://uploads.octocorp.ghe.com:443/x", "a").is_ok());
+        for elsewhere in [
+            "https://uploads.other.ghe.com/x",
+            "https://uploads.github.com/x",
+            "http://uploads.octocorp.ghe.com/x",
+            "https://uploads.octocorp.ghe.com:8443/x",
+            "https://uploads.octocorp.ghe.com.evil.example/x",
+            "https://evil.octocorp.ghe.com/x",
+            "https://api.octocorp.ghe.com/x",
+        ] {
+            let error = upload_target(&api, elsewhere, "a").unwrap_err().to_string();
+            assert!(
+                error.contains("(https://uploads.octocorp.ghe.com)"),
+                "{elsewhere}: {error}"
+            );
+        }
+        // Only `api.` hosts of ghe.com, only over https.
+        for api in [
+            "https://octocorp.ghe.com",
+            "https://api.octocorp.ghe.com.evil.example",
+            "http://api.octocorp.ghe.com",
+        ] {
+            let api = Url::parse(api).unwrap();
+            assert!(
+                upload_target(&api, "https://uploads.octocorp.ghe.com/x", "a").is_err(),
+                "{api}"
+            );
+        }
     }
 }
