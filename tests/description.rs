@@ -314,6 +314,55 @@ impl Tally {
     }
 }
 
+/// Nesting as deep as docutils' recursion allows renders (a warning past 100 levels, where
+/// Warehouse's deeper stack may already fail); far deeper, docutils fails with a
+/// `RecursionError` and we refuse, naming the nesting, without exhausting our own stack (the
+/// scanner once recursed once a level: 15 000 levels aborted the process).
+#[test]
+fn deep_nesting_is_judged_as_docutils_judges_it() {
+    let bullets = |depth: usize| format!("{}x\n", "- ".repeat(depth));
+    let quotes = |depth: usize| {
+        (0..depth)
+            .map(|level| format!("{}x", " ".repeat(2 * level)))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+            + "\n"
+    };
+    let cases: Vec<(String, String)> = vec![
+        ("bullets-20".to_owned(), bullets(20)),
+        ("quotes-90".to_owned(), quotes(90)),
+        ("bullets-250".to_owned(), bullets(250)),
+        ("quotes-250".to_owned(), quotes(250)),
+    ];
+    let verdicts = oracle(&cases);
+    for (id, text) in &cases {
+        let renders = verdicts[id].renders;
+        match verdict(text) {
+            Verdict::Refused(message) => {
+                assert!(!renders, "{id}: docutils renders it, we refuse: {message}");
+                assert!(message.contains("nested too deeply"), "{id}: {message}");
+            }
+            other => assert!(
+                renders,
+                "{id}: docutils fails ({:?}), we say {other:?}",
+                verdicts[id].message
+            ),
+        }
+    }
+    // Far past any recursion limit: refused at once, on a small stack.
+    let text = bullets(15_000);
+    let verdict = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(move || verdict(&text))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(
+        matches!(&verdict, Verdict::Refused(message) if message.contains("nested too deeply")),
+        "{verdict:?}"
+    );
+}
+
 #[test]
 fn no_description_readme_renderer_renders_is_refused() {
     let real = real_descriptions();

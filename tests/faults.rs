@@ -285,6 +285,58 @@ fn a_slow_but_moving_upload_is_not_cut_off_by_the_timeout() {
     );
 }
 
+/// A peer that keeps reading, but too slowly, never trips the idle timeout: the attempt's total
+/// deadline (request deadline plus the size at a floor rate, both shortened for the test) ends
+/// it, the index is looked at, and the file is sent again and lands once.
+#[test]
+fn an_upload_read_too_slowly_ends_at_its_total_deadline_and_is_retried() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    // 1 MiB every 0.8 s for the first 10 MiB (as in the slow-but-moving test: never idle for
+    // the 3 s timeout, and the rest, which the socket buffers hold, goes fast): 8 s or more,
+    // past the deadline of 6 s + 12 MiB at 16 MiB/s.
+    proxy.on(
+        Match::post(),
+        When::Nth(vec![1]),
+        Fault::SlowBody {
+            step: 1 << 20,
+            pause: Duration::from_millis(800),
+            pauses: 10,
+        },
+    );
+    let workspace = Workspace::new().with_sample_dists();
+    let big = platform_wheel_with_payload(
+        &workspace.path().join("dist"),
+        "cp312-cp312-manylinux_2_17_x86_64",
+        12 << 20,
+    );
+    std::fs::remove_file(workspace.path().join("dist").join(WHEEL)).unwrap();
+
+    let run = publish(
+        &workspace,
+        &server,
+        &proxy.url(),
+        &[
+            ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "3000"),
+            ("PYPI_OIDC_PUBLISH_UPLOAD_FLOOR_BPS", "16777216"),
+        ],
+    );
+    ok(&run);
+    let text = run.all_text();
+    assert!(
+        text.contains("the upload was still running after") && text.contains("reads it too slowly"),
+        "the deadline is named:\n{text}"
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("{big}: uploaded after 2 attempts\n")),
+        "{}",
+        run.stdout
+    );
+    assert_all_stored(&workspace, &server);
+    assert_each_accepted_once(&proxy, &[big.as_str(), SDIST]);
+}
+
 #[test]
 fn connection_refused_is_a_clear_error_and_a_rerun_completes() {
     let server = PypiServer::start();

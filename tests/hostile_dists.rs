@@ -15,6 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use support::wheels::edited_wheel;
 use support::{BINARY, Workspace, repo_root, venv_bin};
 
 /// Peak RSS no run may reach (the fixed build stays near 10 MiB; the broken one took gigabytes).
@@ -360,4 +361,153 @@ fn symlinks_are_followed_only_to_regular_files_inside_packages_dir() {
     assert!(!run.timed_out);
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("1 dist(s) verified"), "{}", run.stdout);
+}
+
+/// A change to a METADATA text.
+type Edit = Box<dyn Fn(&str) -> String>;
+
+/// A workspace whose `dist/` holds the sample wheel with `edit` applied to its METADATA text.
+fn workspace_with_metadata(edit: impl Fn(&str) -> String) -> (Workspace, String) {
+    let workspace = Workspace::new();
+    let dist = workspace.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let file_name = edited_wheel(&dist, "py3-none-any", |name, data| {
+        if name.ends_with(".dist-info/METADATA") {
+            edit(std::str::from_utf8(&data).unwrap()).into_bytes()
+        } else {
+            data
+        }
+    });
+    (workspace, file_name)
+}
+
+/// Crafted metadata nested far deeper than Python's parsers (docutils, packaging, email)
+/// survive: each was a stack overflow that aborted the run (exit 134, no `::error`, no
+/// outputs). Now a refusal naming the file and the field, in bounds.
+#[test]
+fn deeply_nested_metadata_is_refused_naming_the_field() {
+    let replace_header = |text: &str, header: &str, value: &str| -> String {
+        text.lines()
+            .filter(|line| !line.starts_with(&format!("{header}:")))
+            .map(|line| {
+                if line.starts_with("Metadata-Version:") {
+                    format!("{line}\n{header}: {value}")
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "description",
+            Box::new(|text: &str| {
+                let headers = text.split("\n\n").next().unwrap();
+                let headers: Vec<&str> = headers
+                    .lines()
+                    .filter(|line| !line.starts_with("Description-Content-Type:"))
+                    .collect();
+                format!("{}\n\n{}x\n", headers.join("\n"), "- ".repeat(15_000))
+            }),
+            "nested too deeply",
+        ),
+        (
+            "Requires-Dist",
+            Box::new(move |text: &str| {
+                replace_header(text, "Requires-Dist", &format!("x; {}", "(".repeat(20_000)))
+            }),
+            "Requires-Dist `x; (((",
+        ),
+        (
+            "Author-email comments",
+            Box::new(move |text: &str| {
+                let value = format!(
+                    "a@example.org {}c{}",
+                    "(".repeat(20_000),
+                    ")".repeat(20_000)
+                );
+                replace_header(text, "Author-email", &value)
+            }),
+            "Author-email `a@example.org (((",
+        ),
+        (
+            "Author-email groups",
+            Box::new(move |text: &str| {
+                replace_header(
+                    text,
+                    "Author-email",
+                    &format!("{}a@example.org", "x:".repeat(20_000)),
+                )
+            }),
+            "Author-email `x:x:",
+        ),
+        (
+            "License-Expression",
+            Box::new(move |text: &str| {
+                let value = format!("{}MIT{}", "(".repeat(100_000), ")".repeat(100_000));
+                replace_header(text, "License-Expression", &value)
+            }),
+            "License-Expression `(((",
+        ),
+    ];
+    for (case, edit, expected) in cases {
+        let (workspace, file_name) = workspace_with_metadata(edit);
+        let run = run_measured(&workspace, &[]);
+        assert!(
+            !run.stderr.contains("stack overflow"),
+            "{case}: {}",
+            run.stderr
+        );
+        assert_refused_in_bounds(&run, expected);
+        let error = run
+            .stdout
+            .lines()
+            .find(|line| line.starts_with("::error") && line.contains(expected))
+            .unwrap();
+        assert!(error.contains(&file_name), "{case}: {error}");
+    }
+}
+
+/// A 2 KB wheel whose WHEEL Tag line has 150 `.`-separated parts in each field: expanded, it
+/// made 3.4 million tags (430 MB peak, a 46 MB warning line; 400 parts exhausted memory). Now
+/// a short warning, in bounds, and the dry run goes on.
+#[test]
+fn a_huge_compressed_tag_set_in_wheel_is_a_short_warning_in_bounded_memory() {
+    let parts = |prefix: &str| {
+        (0..150)
+            .map(|n| format!("{prefix}{n}"))
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let tag = format!("{}-{}-{}", parts("cp3"), parts("abi"), parts("linux_"));
+    let workspace = Workspace::new();
+    let dist = workspace.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    edited_wheel(&dist, "py3-none-any", |name, data| {
+        if name.ends_with(".dist-info/WHEEL") {
+            format!("Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {tag}\n").into_bytes()
+        } else {
+            data
+        }
+    });
+    let run = run_measured(&workspace, &[]);
+    assert!(!run.timed_out, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.max_rss_kib < MAX_RSS_KIB,
+        "peak RSS {} KiB, bound {MAX_RSS_KIB} KiB",
+        run.max_rss_kib
+    );
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .lines()
+            .any(|line| line.starts_with("::warning") && line.contains("expand to 3375000 tags")),
+        "{}",
+        run.stdout
+    );
+    for line in run.stdout.lines().chain(run.stderr.lines()) {
+        assert!(line.len() < 4096, "a {}-byte log line", line.len());
+    }
 }

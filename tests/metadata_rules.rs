@@ -488,7 +488,7 @@ proptest! {
             let _ = pep508::check_specifiers(input);
             let _ = license::canonicalize(input);
             let _ = uri::valid_url(input);
-            if let Some(address) = email::address_pypi_checks(input) {
+            if let Ok(Some(address)) = email::address_pypi_checks(input) {
                 let _ = email::validate(&address);
             }
             let _ = email::validate(input);

@@ -54,8 +54,13 @@ def main():
     for line in sys.stdin:
         case = json.loads(line)
         text = case["text"]
-        renders = render(text) is not None
-        message = None if renders else why(text)
+        try:
+            renders = render(text) is not None
+        except RecursionError:
+            # Deep nesting: Warehouse does not catch it, the upload fails (HTTP 500).
+            renders, message = False, "RecursionError"
+        else:
+            message = None if renders else why(text)
         out.write(json.dumps({"id": case["id"], "renders": renders, "message": message}) + "\n")
 
 

@@ -8,6 +8,8 @@
 
 use std::sync::LazyLock;
 
+use super::archive::shorten;
+
 const IDS: &str = include_str!("spdx-ids.txt");
 
 /// (licenses, exceptions) as listed.
@@ -24,6 +26,12 @@ static KNOWN: LazyLock<(Vec<&'static str>, Vec<&'static str>)> = LazyLock::new(|
     (licenses, exceptions)
 });
 
+/// The deepest parentheses `packaging` accepts: it checks the structure by `eval` of a Python
+/// expression of the same shape, and `CPython`'s tokenizer refuses more than 200 nested
+/// parentheses ("too many nested parentheses"), which `packaging` reports as an invalid
+/// expression. The bound also keeps our own recursive check's stack small.
+const MAX_PARENTHESES: usize = 200;
+
 /// The embedded identifier list, for the staleness test.
 #[must_use]
 pub fn embedded_ids() -> &'static str {
@@ -32,7 +40,7 @@ pub fn embedded_ids() -> &'static str {
 
 /// The normalised expression, or `packaging`'s message for why it is invalid.
 pub fn canonicalize(raw: &str) -> Result<String, String> {
-    let invalid = || format!("Invalid license expression: '{raw}'");
+    let invalid = || format!("Invalid license expression: '{}'", shorten(raw));
     if raw.is_empty() {
         return Err(invalid());
     }
@@ -40,6 +48,7 @@ pub fn canonicalize(raw: &str) -> Result<String, String> {
     let tokens: Vec<String> = padded.split_whitespace().map(str::to_lowercase).collect();
     let originals: Vec<&str> = padded.split_whitespace().collect();
     let mut shape: Vec<Shape> = Vec::with_capacity(tokens.len());
+    let mut depth = 0_usize;
     for token in &tokens {
         let next = match token.as_str() {
             "or" | "with" => Shape::Or,
@@ -51,9 +60,17 @@ pub fn canonicalize(raw: &str) -> Result<String, String> {
                 {
                     return Err(invalid());
                 }
+                depth += 1;
+                if depth > MAX_PARENTHESES {
+                    return Err(format!(
+                        "{}: parentheses nested more than {MAX_PARENTHESES} deep, which packaging refuses",
+                        invalid()
+                    ));
+                }
                 Shape::Open
             }
             ")" => {
+                depth = depth.saturating_sub(1);
                 if shape.last() == Some(&Shape::Open) {
                     return Err(invalid());
                 }
@@ -174,6 +191,29 @@ fn well_formed(shape: &[Shape]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// packaging 26.2 (Python's tokenizer) accepts 200 nested parentheses and calls 201
+    /// invalid; so do we, also for 100 000 on a small stack (the check once recursed without
+    /// bound).
+    #[test]
+    fn parenthesis_nesting_is_judged_as_packaging_judges_it() {
+        let nested = |depth: usize| format!("{}MIT{}", "(".repeat(depth), ")".repeat(depth));
+        assert_eq!(
+            canonicalize(&nested(200)),
+            Ok(format!("{}MIT{}", "(".repeat(200), ")".repeat(200)))
+        );
+        assert!(canonicalize(&nested(201)).is_err());
+        let hostile = nested(100_000);
+        let result = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || canonicalize(&hostile))
+            .unwrap()
+            .join()
+            .unwrap();
+        let message = result.unwrap_err();
+        assert!(message.starts_with("Invalid license expression: '((("));
+        assert!(message.len() < 300, "{message}");
+    }
 
     #[test]
     fn as_packaging_normalises() {

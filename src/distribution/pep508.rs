@@ -114,6 +114,12 @@ static RULES: LazyLock<[(Token, Regex); 19]> = LazyLock::new(|| {
     ]
 });
 
+/// The deepest parentheses in a marker we parse. `packaging` parses a marker by recursive
+/// descent, so Python's recursion limit (1000 frames) makes it fail with a `RecursionError`
+/// (`PyPI` fails the upload) at about 450 levels when run bare, earlier in Warehouse's deeper
+/// stack; real markers nest two or three. The bound also keeps our own stack safe.
+pub const MAX_MARKER_DEPTH: usize = 200;
+
 /// A parsed requirement: what the upload rules need of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {
@@ -128,6 +134,7 @@ pub fn parse_requirement(source: &str) -> Result<Requirement, String> {
     let mut parser = Parser {
         source,
         position: 0,
+        depth: 0,
     };
     parser.requirement()
 }
@@ -135,6 +142,8 @@ pub fn parse_requirement(source: &str) -> Result<Requirement, String> {
 struct Parser<'a> {
     source: &'a str,
     position: usize,
+    /// Parentheses open around the marker being parsed.
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -301,8 +310,15 @@ impl<'a> Parser<'a> {
     fn marker_atom(&mut self) -> Result<(), String> {
         self.skip_whitespace();
         if self.take(Token::LeftParenthesis).is_some() {
+            if self.depth == MAX_MARKER_DEPTH {
+                return Err(format!(
+                    "the marker nests parentheses more than {MAX_MARKER_DEPTH} levels deep; packaging fails on such nesting (Python's recursion limit)"
+                ));
+            }
+            self.depth += 1;
             self.skip_whitespace();
             self.marker()?;
+            self.depth -= 1;
             self.skip_whitespace();
             self.expect(
                 Token::RightParenthesis,
@@ -343,6 +359,30 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// packaging parses 200 nested parentheses; far deeper it fails (`RecursionError`) and so
+    /// do we, with a message, on a small stack (the parser once recursed without bound).
+    #[test]
+    fn marker_nesting_is_bounded() {
+        let nested = |depth: usize| {
+            format!(
+                "x; {}os_name == 'nt'{}",
+                "(".repeat(depth),
+                ")".repeat(depth)
+            )
+        };
+        assert!(parse_requirement(&nested(MAX_MARKER_DEPTH)).is_ok());
+        let deeper = parse_requirement(&nested(MAX_MARKER_DEPTH + 1)).unwrap_err();
+        assert!(deeper.contains("more than 200 levels deep"), "{deeper}");
+        let hostile = format!("x; {}", "(".repeat(20_000));
+        let result = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || parse_requirement(&hostile))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(result.unwrap_err().contains("levels deep"));
+    }
 
     /// Verdicts of packaging 26.2 (`Requirement(text)`), run once in the test venv.
     const REQUIREMENTS: &[(&str, bool)] = &[

@@ -16,27 +16,16 @@ pub fn platform_wheel(dir: &Path, tag: &str) {
 /// Like [`platform_wheel`], plus `payload` bytes of incompressible data stored uncompressed.
 /// Returns the file name.
 pub fn platform_wheel_with_payload(dir: &Path, tag: &str, payload: usize) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let sample = super::repo_root().join("examples/dist").join(WHEEL);
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(sample).unwrap()).unwrap();
-    let mut members = Vec::new();
-    for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).unwrap();
-        let name = entry.name().to_owned();
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).unwrap();
-        if name.ends_with(".dist-info/RECORD") {
-            continue;
-        }
+    let mut members = sample_members(|name, data| {
         if name.ends_with(".dist-info/WHEEL") {
-            data = format!(
+            format!(
                 "Wheel-Version: 1.0\nGenerator: faults-test\nRoot-Is-Purelib: false\nTag: {tag}\n"
             )
-            .into_bytes();
+            .into_bytes()
+        } else {
+            data
         }
-        members.push((name, data));
-    }
+    });
     if payload > 0 {
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
         let data: Vec<u8> = (0..payload)
@@ -50,6 +39,50 @@ pub fn platform_wheel_with_payload(dir: &Path, tag: &str, payload: usize) -> Str
             .collect();
         members.push(("oidc_publish_demo/_native.bin".to_owned(), data));
     }
+    let method = if payload > 0 {
+        zip::CompressionMethod::Stored
+    } else {
+        zip::CompressionMethod::Deflated
+    };
+    write_wheel(dir, tag, members, method)
+}
+
+/// A copy of the sample wheel named with the tags `tag`, each member's bytes passed through
+/// `edit(name, bytes)` (to craft METADATA or WHEEL), with a RECORD that matches. Returns the
+/// file name.
+pub fn edited_wheel(dir: &Path, tag: &str, edit: impl Fn(&str, Vec<u8>) -> Vec<u8>) -> String {
+    let members = sample_members(edit);
+    write_wheel(dir, tag, members, zip::CompressionMethod::Deflated)
+}
+
+/// The sample wheel's members but RECORD, each passed through `edit`.
+fn sample_members(edit: impl Fn(&str, Vec<u8>) -> Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    let sample = super::repo_root().join("examples/dist").join(WHEEL);
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(sample).unwrap()).unwrap();
+    let mut members = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).unwrap();
+        let name = entry.name().to_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        if name.ends_with(".dist-info/RECORD") {
+            continue;
+        }
+        let data = edit(&name, data);
+        members.push((name, data));
+    }
+    members
+}
+
+/// `members` plus a RECORD that matches them, written as `oidc_publish_demo-0.3.0-{tag}.whl`.
+fn write_wheel(
+    dir: &Path,
+    tag: &str,
+    mut members: Vec<(String, Vec<u8>)>,
+    method: zip::CompressionMethod,
+) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
     let dist_info = "oidc_publish_demo-0.3.0.dist-info";
     let mut record = String::new();
     for (name, data) in &members {
@@ -61,11 +94,6 @@ pub fn platform_wheel_with_payload(dir: &Path, tag: &str, payload: usize) -> Str
     members.push((format!("{dist_info}/RECORD"), record.into_bytes()));
     let file_name = format!("oidc_publish_demo-0.3.0-{tag}.whl");
     let mut writer = zip::ZipWriter::new(std::fs::File::create(dir.join(&file_name)).unwrap());
-    let method = if payload > 0 {
-        zip::CompressionMethod::Stored
-    } else {
-        zip::CompressionMethod::Deflated
-    };
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(method)
         .large_file(false);

@@ -13,7 +13,7 @@ mod parseaddr;
 use icu_properties::CodePointMapData;
 use icu_properties::props::GeneralCategory;
 
-pub use parseaddr::address_pypi_checks;
+pub use parseaddr::{MAX_NESTING, NestedTooDeeply, address_pypi_checks};
 
 /// email-validator's IANA special-use domains (`SPECIAL_USE_DOMAIN_NAMES`): no address under
 /// them is valid.

@@ -3,22 +3,38 @@
 //! unbalanced parentheses or a domain literal. The RFC 822 address-list parser of
 //! `email._parseaddr`, reduced to what decides the address it yields.
 
+/// The deepest comments (`(a (b (c)))`) and groups (`a: b: c@d;;`) we parse.
+/// `email._parseaddr` reads both by recursion (`getcomment` <-> `getdelimited`, `getaddress`),
+/// so Python's recursion limit (1000 frames) makes `parseaddr` fail with a `RecursionError`
+/// (`PyPI` fails the upload) at about 450 nested comments or 990 nested groups when run bare,
+/// earlier in Warehouse's deeper stack; real values nest none. The bound also keeps our own
+/// stack safe.
+pub const MAX_NESTING: usize = 200;
+
+/// A value whose comments or groups nest deeper than [`MAX_NESTING`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NestedTooDeeply;
+
 /// The address `PyPI` validates in a field value, if any (`email.utils.parseaddr(value)` on
-/// Python 3.13+, where `strict=True`).
-#[must_use]
-pub fn address_pypi_checks(value: &str) -> Option<String> {
+/// Python 3.13+, where `strict=True`); an error when its comments nest too deeply for Python.
+pub fn address_pypi_checks(value: &str) -> Result<Option<String>, NestedTooDeeply> {
     if !parentheses_balanced(value) {
-        return None;
+        return Ok(None);
     }
     let field: Vec<char> = value.chars().collect();
     let mut parser = AddressList {
         field: &field,
         position: 0,
+        depth: 0,
+        too_deep: false,
     };
     let addresses = parser.addresses();
+    if parser.too_deep {
+        return Err(NestedTooDeeply);
+    }
     match addresses.as_slice() {
-        [address] if !address.contains('[') && !address.is_empty() => Some(address.clone()),
-        _ => None,
+        [address] if !address.contains('[') && !address.is_empty() => Ok(Some(address.clone())),
+        _ => Ok(None),
     }
 }
 
@@ -89,6 +105,10 @@ fn is_phrase_end(character: char) -> bool {
 struct AddressList<'a> {
     field: &'a [char],
     position: usize,
+    /// Comments or groups open around the current position.
+    depth: usize,
+    /// A comment or group nested deeper than [`MAX_NESTING`] was met (and skipped unread).
+    too_deep: bool,
 }
 
 impl AddressList<'_> {
@@ -145,6 +165,13 @@ impl AddressList<'_> {
             }
             Some(':') => {
                 self.position += 1;
+                if self.depth == MAX_NESTING {
+                    // Python fails here: nothing after this point matters.
+                    self.too_deep = true;
+                    self.position = self.field.len();
+                    return found;
+                }
+                self.depth += 1;
                 while self.position < self.field.len() {
                     self.skip();
                     if self.at() == Some(';') {
@@ -157,6 +184,7 @@ impl AddressList<'_> {
                         self.position += 1;
                     }
                 }
+                self.depth -= 1;
             }
             Some('<') => found.push(self.route_addr()),
             Some(character) => {
@@ -273,6 +301,15 @@ impl AddressList<'_> {
         if self.at() != Some(begin) {
             return String::new();
         }
+        if comments {
+            if self.depth == MAX_NESTING {
+                // Python fails here: nothing after this point matters.
+                self.too_deep = true;
+                self.position = self.field.len();
+                return String::new();
+            }
+            self.depth += 1;
+        }
         let mut text = String::new();
         let mut escaped = false;
         self.position += 1;
@@ -292,6 +329,9 @@ impl AddressList<'_> {
                 text.push(character);
             }
             self.position += 1;
+        }
+        if comments {
+            self.depth -= 1;
         }
         text
     }
@@ -328,9 +368,46 @@ impl AddressList<'_> {
 mod tests {
     use super::*;
 
+    /// Python parses 200 nested comments or groups; far deeper it fails (`RecursionError`) and
+    /// we say so, on a small stack (the parser once recursed without bound).
+    #[test]
+    fn comment_and_group_nesting_is_bounded() {
+        let comments =
+            |depth: usize| format!("a@example.org {}c{}", "(".repeat(depth), ")".repeat(depth));
+        assert_eq!(
+            address_pypi_checks(&comments(MAX_NESTING)),
+            Ok(Some("a@example.org".to_owned()))
+        );
+        assert_eq!(
+            address_pypi_checks(&comments(MAX_NESTING + 1)),
+            Err(NestedTooDeeply)
+        );
+        let groups = |depth: usize| format!("{}a@example.org", "x:".repeat(depth));
+        assert_eq!(
+            address_pypi_checks(&groups(MAX_NESTING)),
+            Ok(Some("a@example.org".to_owned()))
+        );
+        assert_eq!(
+            address_pypi_checks(&groups(MAX_NESTING + 1)),
+            Err(NestedTooDeeply)
+        );
+        let result = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                [
+                    address_pypi_checks(&comments(20_000)),
+                    address_pypi_checks(&groups(20_000)),
+                ]
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(result, [Err(NestedTooDeeply), Err(NestedTooDeeply)]);
+    }
+
     #[test]
     fn parseaddr_yields_one_address_or_none() {
-        let address = |value: &str| address_pypi_checks(value);
+        let address = |value: &str| address_pypi_checks(value).unwrap();
         assert_eq!(
             address("Jane <jane@example.org>").as_deref(),
             Some("jane@example.org")

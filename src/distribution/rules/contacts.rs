@@ -3,6 +3,7 @@
 //! `Project-URL` labels and URLs as Warehouse accepts them.
 
 use super::Rules;
+use crate::distribution::archive::shorten;
 use crate::distribution::{email, uri};
 
 const MAX_URL_LABEL: usize = 32;
@@ -16,8 +17,18 @@ impl Rules<'_> {
             let Some(value) = self.first(form_field) else {
                 continue;
             };
-            let Some(address) = email::address_pypi_checks(&value) else {
-                continue; // several addresses, or none PyPI could parse: PyPI checks nothing
+            let address = match email::address_pypi_checks(&value) {
+                Ok(Some(address)) => address,
+                // Several addresses, or none PyPI could parse: PyPI checks nothing.
+                Ok(None) => continue,
+                Err(email::NestedTooDeeply) => {
+                    self.error(format!(
+                        "{field} `{}` nests comments `(...)` or groups `name:` more than {} levels deep: Python's email parser, which PyPI reads the address with, fails on it. Give plain addresses in `authors`/`maintainers` (`{{name = \"...\", email = \"user@example.org\"}}`)",
+                        shorten(&value),
+                        email::MAX_NESTING
+                    ));
+                    continue;
+                }
             };
             if let Err(reason) = email::validate(&address) {
                 let reason = reason.trim_end_matches('.');

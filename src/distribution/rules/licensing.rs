@@ -2,6 +2,7 @@
 //! never next to `License`, and each `License-File` a plain relative path present in the archive.
 
 use super::{Contents, Rules};
+use crate::distribution::archive::shorten;
 use crate::distribution::license;
 
 impl Rules<'_> {
@@ -10,7 +11,8 @@ impl Rules<'_> {
         if let Some(expression) = &expression {
             if let Err(reason) = license::canonicalize(expression) {
                 self.error(format!(
-                    "License-Expression `{expression}` is not a valid SPDX expression ({reason}); use SPDX identifiers like `MIT` or `Apache-2.0 OR MIT` (https://spdx.org/licenses/)"
+                    "License-Expression `{}` is not a valid SPDX expression ({reason}); use SPDX identifiers like `MIT` or `Apache-2.0 OR MIT` (https://spdx.org/licenses/)",
+                    shorten(expression)
                 ));
             }
             if self.first("license").is_some() {

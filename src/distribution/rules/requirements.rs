@@ -3,6 +3,7 @@
 //! `Provides-Extra` names and `Import-Name` / `Import-Namespace` paths (PEP 794).
 
 use super::Rules;
+use crate::distribution::archive::shorten;
 use crate::distribution::{filename, pep508};
 
 impl Rules<'_> {
@@ -22,7 +23,8 @@ impl Rules<'_> {
         for requirement in self.all("requires_dist") {
             if let Err(problem) = pep508::parse_requirement(&requirement) {
                 self.error(format!(
-                    "Requires-Dist `{requirement}` is not a valid PEP 508 requirement ({problem}); fix `dependencies` or `optional-dependencies` in pyproject.toml"
+                    "Requires-Dist `{}` is not a valid PEP 508 requirement ({problem}); fix `dependencies` or `optional-dependencies` in pyproject.toml",
+                    shorten(&requirement)
                 ));
             }
         }
@@ -33,7 +35,8 @@ impl Rules<'_> {
             for requirement in self.all(form_field) {
                 match pep508::parse_requirement(&requirement) {
                     Err(problem) => self.error(format!(
-                        "{field} `{requirement}` is not a valid PEP 508 requirement ({problem}); PyPI refuses it"
+                        "{field} `{}` is not a valid PEP 508 requirement ({problem}); PyPI refuses it",
+                        shorten(&requirement)
                     )),
                     Ok(parsed) if parsed.url.is_some() => self.error(format!(
                         "{field} `{requirement}` names a URL; PyPI refuses direct references there. Give the name (and version) only"

@@ -37,7 +37,19 @@ pub struct Scanner<'d> {
     /// Title styles in order of first use (`(overline, underline)` characters).
     styles: Vec<(Option<char>, char)>,
     level: usize,
+    /// How many blocks this one is nested in (list items, quotes, directives, ...).
+    depth: usize,
 }
+
+/// docutils parses each nested block with a new state machine, about 6 to 9 Python frames a
+/// level, so Python's recursion limit (1000 frames) stops it with a `RecursionError` (`PyPI`
+/// fails the upload) at 108 (directives) to 163 (block quotes) levels when run bare, and
+/// earlier in Warehouse's deeper stack. Beyond this depth the render may fail.
+const DOUBTFUL_DEPTH: usize = 100;
+
+/// Beyond this depth the render certainly fails; the scanner also stops here, so that a
+/// hostile description cannot exhaust our own stack.
+const MAX_DEPTH: usize = 200;
 
 /// A line that might start an option list (`-a`, `--all`, `/V`, `+x`): not modelled.
 fn maybe_option(text: &str) -> bool {
@@ -63,6 +75,7 @@ impl<'d> Scanner<'d> {
             invisible_since: false,
             styles: Vec::new(),
             level: 0,
+            depth: 0,
         }
     }
 
@@ -76,6 +89,15 @@ impl<'d> Scanner<'d> {
     }
 
     fn nested(&mut self, lines: &[Line<'_>]) {
+        let depth = self.depth + 1;
+        let line = lines.first().map_or(1, |line| line.number);
+        if depth > MAX_DEPTH {
+            self.document.report(line, true, format!("the description is nested too deeply: more than {MAX_DEPTH} levels of lists, quotes or directives inside each other; docutils exceeds Python's recursion limit long before (PyPI fails the upload). Flatten the nesting"));
+            return;
+        }
+        if depth == DOUBTFUL_DEPTH + 1 {
+            self.document.report(line, false, format!("the description is nested more than {DOUBTFUL_DEPTH} levels deep (lists, quotes or directives inside each other); docutils may exceed Python's recursion limit here (PyPI fails the upload). Flatten the nesting"));
+        }
         let mut inner = Scanner {
             document: &mut *self.document,
             certain: self.certain,
@@ -83,6 +105,7 @@ impl<'d> Scanner<'d> {
             invisible_since: false,
             styles: Vec::new(),
             level: 0,
+            depth,
         };
         inner.body(lines, false);
     }
