@@ -310,23 +310,7 @@ mod tests {
         tar.extend(header(tar::EntryType::Regular, "x", pkg_info.len()));
         tar.extend_from_slice(pkg_info);
         tar.resize(tar.len().next_multiple_of(512) + 1024, 0);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("demo-1.0.tar.gz");
-        let mut encoder = flate2::write::GzEncoder::new(
-            std::fs::File::create(&path).unwrap(),
-            flate2::Compression::fast(),
-        );
-        encoder.write_all(&tar).unwrap();
-        encoder.finish().unwrap();
-        let filename = DistFilename::parse("demo-1.0.tar.gz").unwrap();
-        let size = std::fs::metadata(&path).unwrap().len();
-        let inspection =
-            super::super::sdist::inspect(std::fs::File::open(&path).unwrap(), &filename, size);
-        inspection
-            .findings
-            .into_iter()
-            .map(|f| f.render("demo-1.0.tar.gz"))
-            .collect()
+        inspect_tar(&tar)
     }
 
     /// A PAX global header (`g`) with `records`, then a valid sdist's PKG-INFO.
