@@ -292,23 +292,25 @@ fn a_slow_but_moving_upload_is_not_cut_off_by_the_timeout() {
 fn an_upload_read_too_slowly_ends_at_its_total_deadline_and_is_retried() {
     let server = PypiServer::start();
     let proxy = FaultProxy::start(server.port);
-    // 1 MiB every 0.8 s for the first 10 MiB (as in the slow-but-moving test: never idle for
-    // the 3 s timeout, and the rest, which the socket buffers hold, goes fast): 8 s or more,
-    // past the deadline of 6 s + 12 MiB at 16 MiB/s.
+    // 1 MiB every 0.8 s for the first 20 MiB of 24 MiB (never idle for the 3 s timeout): the
+    // client is still writing (about 4 MiB ahead in the socket buffers) when the deadline of
+    // 6 s + 24 MiB at 16 MiB/s = 7.5 s ends the attempt, so the proxy never gets the whole
+    // body and never forwards the first attempt. (With the whole body already in the kernel's
+    // buffers, the first attempt would still reach the index, racing the re-check.)
     proxy.on(
         Match::post(),
         When::Nth(vec![1]),
         Fault::SlowBody {
             step: 1 << 20,
             pause: Duration::from_millis(800),
-            pauses: 10,
+            pauses: 20,
         },
     );
     let workspace = Workspace::new().with_sample_dists();
     let big = platform_wheel_with_payload(
         &workspace.path().join("dist"),
         "cp312-cp312-manylinux_2_17_x86_64",
-        12 << 20,
+        24 << 20,
     );
     std::fs::remove_file(workspace.path().join("dist").join(WHEEL)).unwrap();
 
