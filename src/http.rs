@@ -8,7 +8,10 @@ mod watched;
 
 use std::time::Duration;
 
-pub use body::{BodyError, BodyKind, read_body, read_json, request_deadline, stream_body};
+pub use body::{
+    BodyError, BodyKind, read_body, read_json, request_deadline, stream_body, transfer_deadline,
+    transfer_floor,
+};
 pub use error::{HttpError, ResponseExt, error_chain, http_error, http_error_within};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;

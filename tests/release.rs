@@ -466,6 +466,37 @@ fn a_slow_asset_upload_that_keeps_moving_is_not_cut_off_by_the_idle_timeout() {
 }
 
 #[test]
+fn an_asset_upload_read_too_slowly_ends_at_its_total_deadline() {
+    // The upload host reads 2 MB/s, never idle for the 1 s timeout, so only the total
+    // deadline can end an attempt: 2 s + 24 MB at 16 MiB/s = about 3.4 s, where the whole
+    // asset would take 12 s. Every attempt is read as slowly, so the run ends in a clear error
+    // after the retry budget, and no half asset is left behind.
+    let setup = Setup::with(GitHubFake::start_slow_uplink(2 * 1024 * 1024));
+    big_wheel(&setup, 24);
+    let run = setup.run(&[
+        ("GITHUB_REF", "refs/tags/v1.0.0"),
+        ("INPUT_PACKAGES-DIR", "big"),
+        ("PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS", "1000"),
+        ("PYPI_OIDC_PUBLISH_UPLOAD_FLOOR_BPS", "16777216"),
+        ("PYPI_OIDC_PUBLISH_RETRY_BASE_MS", "20"),
+    ]);
+    assert_ne!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let text = format!("{}\n{}", run.stdout, run.stderr);
+    assert!(
+        text.contains("was still running after") && text.contains("reads it too slowly"),
+        "the deadline is named:\n{text}"
+    );
+    let attempts = setup.calls("repos/upload-release-asset");
+    assert!((2..=5).contains(&attempts), "{attempts} attempts");
+    let release = only_release(&setup, "v1.0.0");
+    assert!(
+        release.assets.iter().all(|a| a.state == "uploaded"),
+        "{:?}",
+        release.assets
+    );
+}
+
+#[test]
 fn a_stalled_asset_upload_is_given_up_settled_and_retried() {
     let setup = Setup::new();
     setup.github.with_state(|state| {

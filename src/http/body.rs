@@ -95,6 +95,29 @@ pub fn request_deadline() -> Duration {
     super::idle_timeout().saturating_mul(2)
 }
 
+/// The slowest transfer rate we wait for: 64 KiB/s, a floor no working link is below.
+const FLOOR_BYTES_PER_SECOND: u64 = 64 * 1024;
+
+/// The floor rate of [`transfer_deadline`]: [`FLOOR_BYTES_PER_SECOND`], or
+/// `PYPI_OIDC_PUBLISH_UPLOAD_FLOOR_BPS` (test-only, like `PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS`:
+/// a test reaches the deadline in seconds without a link slower than the idle timeout follows).
+#[must_use]
+pub fn transfer_floor() -> u64 {
+    std::env::var("PYPI_OIDC_PUBLISH_UPLOAD_FLOOR_BPS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .filter(|rate| *rate > 0)
+        .unwrap_or(FLOOR_BYTES_PER_SECOND)
+}
+
+/// How long sending or fetching a file of `size` bytes may take in total: the request deadline
+/// plus the time at the floor rate. The idle timeout alone let a peer that reads (or sends) one
+/// window every ~119 s keep a 100 MB transfer going for days.
+#[must_use]
+pub fn transfer_deadline(size: u64) -> Duration {
+    request_deadline() + Duration::from_millis(size.saturating_mul(1000) / transfer_floor())
+}
+
 /// How a partial read ended.
 enum Ended {
     Complete,

@@ -88,7 +88,7 @@ async fn remote_sha256(
 /// How long downloading an asset of `size` bytes may take: the usual request deadline plus
 /// the time at 64 KiB/s, a floor no working link is below.
 pub fn download_deadline(size: u64) -> std::time::Duration {
-    crate::http::request_deadline() + std::time::Duration::from_secs(size / (64 * 1024))
+    crate::http::transfer_deadline(size)
 }
 
 /// Attach every file that is not attached yet; fail before uploading anything when an asset

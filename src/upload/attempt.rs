@@ -16,27 +16,6 @@ use crate::distribution::Dist;
 use crate::http::{HttpError, RetryPolicy, http_error_within, is_retryable};
 use crate::http::{Progress, error_chain, send_watched};
 
-/// The slowest upload rate we wait for: the floor `release::assets::download_deadline` uses.
-const FLOOR_BYTES_PER_SECOND: u64 = 64 * 1024;
-
-/// The floor rate: [`FLOOR_BYTES_PER_SECOND`], or `PYPI_OIDC_PUBLISH_UPLOAD_FLOOR_BPS`
-/// (test-only, like `PYPI_OIDC_PUBLISH_READ_TIMEOUT_MS`: a test reaches the deadline in
-/// seconds without a link slower than the idle timeout can follow).
-fn floor_bytes_per_second() -> u64 {
-    std::env::var("PYPI_OIDC_PUBLISH_UPLOAD_FLOOR_BPS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .filter(|rate| *rate > 0)
-        .unwrap_or(FLOOR_BYTES_PER_SECOND)
-}
-
-/// How long one upload attempt of `size` bytes may take in total: the request deadline plus
-/// the time at the floor rate (the rule of the asset download's deadline). The idle timeout
-/// alone let a peer that reads one window every ~119 s keep a 100 MB upload going for days.
-fn upload_deadline(size: u64, floor: u64) -> Duration {
-    crate::http::request_deadline() + Duration::from_millis(size.saturating_mul(1000) / floor)
-}
-
 /// Sends files to one index with one set of credentials. Its `Debug` shows the URLs without
 /// user info and query, and the credentials as [`crate::auth::Credentials`] shows them.
 pub struct Uploader<'a> {
@@ -207,8 +186,8 @@ impl Uploader<'_> {
             .header(reqwest::header::ACCEPT, "application/json")
             .multipart(form);
         let idle = crate::http::idle_timeout();
-        let floor = floor_bytes_per_second();
-        let deadline = upload_deadline(dist.size, floor);
+        let floor = crate::http::transfer_floor();
+        let deadline = crate::http::transfer_deadline(dist.size);
         let Ok(sent) = tokio::time::timeout(deadline, send_watched(request, &progress, idle)).await
         else {
             return Ok(Attempt::Ambiguous(format!(

@@ -28,6 +28,18 @@ pub enum ApiError {
         url: String,
         idle: Duration,
     },
+    /// The body was still going out (or the answer still pending) at the transfer's deadline.
+    #[error(
+        "{method} {url} was still running after {}s, the most {size} bytes may take (at {} KiB/s, slower than any working link): GitHub or a proxy on the way reads it too slowly",
+        deadline.as_secs(),
+        crate::http::transfer_floor() / 1024
+    )]
+    Overran {
+        method: String,
+        url: String,
+        size: u64,
+        deadline: Duration,
+    },
     /// octocrab could not make or send the request (not a network failure).
     #[error("{method} {url} could not be sent: {}", crate::http::error_chain(source.as_ref()))]
     Client {
@@ -100,7 +112,7 @@ impl ApiError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Status(error) => is_retryable(error.status) || is_rate_limited(error),
-            Self::Transport { .. } | Self::Stalled { .. } => true,
+            Self::Transport { .. } | Self::Stalled { .. } | Self::Overran { .. } => true,
             Self::Body(error) => matches!(
                 error,
                 BodyError::TooSlow { .. } | BodyError::Transport { .. }

@@ -83,7 +83,21 @@ impl GitHub<'_> {
             .header(CONTENT_LENGTH, length)
             .body(reqwest::Body::wrap_stream(stream));
         let idle = crate::http::idle_timeout();
-        let response = match send_watched(with_auth(self, request), &progress, idle).await {
+        let deadline = crate::http::transfer_deadline(length);
+        let Ok(sent) = tokio::time::timeout(
+            deadline,
+            send_watched(with_auth(self, request), &progress, idle),
+        )
+        .await
+        else {
+            return Err(ApiError::Overran {
+                method: "POST".to_owned(),
+                url: display_url(&url),
+                size: length,
+                deadline,
+            });
+        };
+        let response = match sent {
             Some(Ok(response)) => response,
             Some(Err(source)) => return Err(transport_error("POST", &url, source)),
             None => {
