@@ -26,8 +26,9 @@ impl GitHub<'_> {
         let mut url = self.url(&["releases"]);
         url.query_pairs_mut().append_pair("per_page", "100");
         let matches = |release: &Release| release.draft && release.tag_name == tag;
-        let releases: Vec<Release> = self.paginate(url, matches).await?;
-        let mut drafts: Vec<Release> = releases.into_iter().filter(matches).collect();
+        // Only the matching drafts are kept from each page: a new tag pages through every
+        // release of the repository (up to MAX_PAGES), which is not held in memory.
+        let mut drafts: Vec<Release> = self.paginate(url, matches, matches).await?;
         drafts.sort_by_key(|release| release.id);
         Ok(drafts)
     }
@@ -36,7 +37,8 @@ impl GitHub<'_> {
     pub async fn assets(&self, release: ReleaseId) -> Result<Vec<Asset>, ApiError> {
         let mut url = self.url(&["releases", &release.to_string(), "assets"]);
         url.query_pairs_mut().append_pair("per_page", "100");
-        self.paginate(url, |_: &Asset| false).await
+        self.paginate(url, |_: &Asset| true, |_: &Asset| false)
+            .await
     }
 
     /// Delete a release (a 404 means it is gone already).
@@ -45,11 +47,12 @@ impl GitHub<'_> {
         Self::found(self.send(&Method::DELETE, &url, None, true).await).map(drop)
     }
 
-    /// Follow `Link: rel="next"` until the last page, or until a page has an item that
-    /// satisfies `enough`.
+    /// The items of every page that satisfy `keep`, following `Link: rel="next"` until the
+    /// last page, or until a page has an item that satisfies `enough`.
     async fn paginate<T: DeserializeOwned>(
         &self,
         first: Url,
+        keep: impl Fn(&T) -> bool,
         enough: impl Fn(&T) -> bool,
     ) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
@@ -65,7 +68,7 @@ impl GitHub<'_> {
                 .and_then(next_link);
             let page: Vec<T> = Self::json(response).await?;
             let done = page.iter().any(&enough);
-            items.extend(page);
+            items.extend(page.into_iter().filter(&keep));
             if done {
                 break;
             }
