@@ -110,7 +110,7 @@ fn expand_tabs(line: &str) -> String {
 #[derive(Debug, Clone)]
 struct UnknownLanguage {
     language: String,
-    /// Where the role was defined.
+    /// The line of the `:language:` option.
     line: usize,
     /// The value is plain text: no inline markup or enumerator docutils would read otherwise.
     certain: bool,

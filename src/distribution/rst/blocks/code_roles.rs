@@ -21,19 +21,28 @@ fn role_names(first: &str) -> Option<(String, Option<String>)> {
     Some((new.to_lowercase(), base.map(str::to_lowercase)))
 }
 
-/// A value docutils reads as plain text in a field body: no inline markup, no enumerator, ASCII
-/// (so that lower-casing is the same in Python and here).
+/// A value docutils reads as plain text in a field body: words without inline markup, not an
+/// enumerator, ASCII (so that lower-casing is the same in Python and here).
 fn plain(value: &str) -> bool {
     value.starts_with(|c: char| c.is_ascii_alphabetic())
-        && !value.ends_with('_')
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+#-_".contains(c))
+        && value.split(' ').all(|word| {
+            !word.ends_with('_')
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+#-_".contains(c))
+        })
 }
 
-/// The `:language:` option among a role definition's options: `None` when it has none,
-/// `Some(None)` when the options are not understood.
-fn language_option(lines: &[Line<'_>]) -> Option<Option<(String, bool)>> {
+/// What a role definition's options say about its language.
+enum LanguageOption {
+    Absent,
+    /// The value, its line, and whether it is certainly read as that plain text.
+    Given(String, usize, bool),
+    NotUnderstood,
+}
+
+/// The `:language:` option among a role definition's options.
+fn language_option(lines: &[Line<'_>]) -> LanguageOption {
     let mut lines = match lines.first() {
         Some(line) if line.is_blank() => &lines[1..],
         _ => lines,
@@ -41,13 +50,13 @@ fn language_option(lines: &[Line<'_>]) -> Option<Option<(String, bool)>> {
     if let Some(end) = lines.iter().position(Line::is_blank) {
         lines = &lines[..end];
     }
-    let mut language = None;
+    let mut language = LanguageOption::Absent;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
         let Some((name_end, body_start)) = field_marker(line.text).filter(|_| line.indent == 0)
         else {
-            return Some(None);
+            return LanguageOption::NotUnderstood;
         };
         let continuation = lines[i + 1..]
             .iter()
@@ -61,17 +70,17 @@ fn language_option(lines: &[Line<'_>]) -> Option<Option<(String, bool)>> {
                 .collect();
             let value = body.join("\n");
             let certain = body.len() <= 1 && (value.is_empty() || plain(&value));
-            language = Some((value, certain));
+            language = LanguageOption::Given(value, line.number, certain);
         }
         i += 1 + continuation;
     }
-    Some(language)
+    language
 }
 
 impl Scanner<'_> {
     /// A `.. role::` directive: remember whether the role it defines is a `code` role that
     /// fails when used. What is not understood is remembered as harmless.
-    pub(super) fn role_definition(&mut self, lines: &[Line<'_>], number: usize) {
+    pub(super) fn role_definition(&mut self, lines: &[Line<'_>]) {
         let Some(first) = lines.first().filter(|line| !line.is_blank()) else {
             return;
         };
@@ -91,12 +100,12 @@ impl Scanner<'_> {
             }
         };
         let status = match language_option(&lines[1..]) {
-            None => inherited,
-            Some(None) => None,
-            Some(Some((language, certain))) => {
+            LanguageOption::Absent => inherited,
+            LanguageOption::NotUnderstood => None,
+            LanguageOption::Given(language, line, certain) => {
                 (!pygments::language_renders(&language)).then_some(UnknownLanguage {
                     language,
-                    line: number,
+                    line,
                     certain,
                 })
             }
@@ -126,8 +135,16 @@ mod tests {
 
     #[test]
     fn only_plain_values_are_certain() {
-        assert!(plain("nosuchlang") && plain("c++") && plain("objective-j"));
-        for markup in ["*py*", "py_", "a.", "1", "`py`", "py thon", "\u{212a}otlin"] {
+        assert!(plain("nosuchlang") && plain("c++") && plain("Python 3"));
+        for markup in [
+            "*py*",
+            "py_",
+            "a.",
+            "1",
+            "`py`",
+            "py_ thon",
+            "\u{212a}otlin",
+        ] {
             assert!(!plain(markup), "{markup}");
         }
     }

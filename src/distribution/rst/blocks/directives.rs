@@ -25,7 +25,7 @@ impl Scanner<'_> {
             self.document.custom_roles = true;
         }
         if spec.name.eq_ignore_ascii_case("role") {
-            self.role_definition(&block.lines, number);
+            self.role_definition(&block.lines);
         }
         self.directive_block(spec, &block.lines, number);
     }

@@ -97,7 +97,7 @@ impl Inline<'_> {
         if let Some(status) = self.document.code_roles.get(&role.to_lowercase()) {
             if let Some(unknown) = status.clone() {
                 let language = unknown.language.replace('\n', " ");
-                self.report_if(start, unknown.certain, format!("Cannot analyze code. No Pygments lexer found for \"{language}\" (the role \"{role}\" is defined on line {} as a code role with `:language: {language}`; give it a Pygments name such as python, console or text, or `none` for no highlighting)", unknown.line));
+                self.report_if(start, unknown.certain, format!("Cannot analyze code. No Pygments lexer found for \"{language}\" (the role \"{role}\" highlights its text as the `:language: {language}` given on line {}; use a Pygments name such as python, console or text, or `none` for no highlighting)", unknown.line));
             }
             return;
         }
