@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 
 use pypi_oidc_publish::distribution::CoreMetadata;
 use pypi_oidc_publish::distribution::description::{self, Verdict};
-use pypi_oidc_publish::distribution::rst::docutils;
+use pypi_oidc_publish::distribution::rst::{docutils, pygments};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -206,6 +206,10 @@ const MUTATIONS: &[(&str, &str)] = &[
         "line-block-unindent",
         "| line one\n| line two\nnot a line\n",
     ),
+    (
+        "code-role-language",
+        ".. role:: shell(code)\n   :language: nosuchlang\n\nRun :shell:`demo --all` first.\n",
+    ),
 ];
 
 /// Text that looks risky but renders: the scanner must stay silent on these.
@@ -233,6 +237,15 @@ const SAFE: &[(&str, &str)] = &[
     ("list-then-blank", "* one\n* two\n\nafter the list\n"),
     ("definition-list", "term\n    definition\n\nafter\n"),
     ("math-role", "The :math:`x^2` term.\n"),
+    (
+        "code-block-unknown-language",
+        ".. code-block:: nosuchlang\n\n   demo --all\n",
+    ),
+    ("code-role", "Call :code:`demo()` to start.\n"),
+    (
+        "code-role-known-language",
+        ".. role:: python(code)\n   :language: python\n\nCall :python:`demo()` to start.\n",
+    ),
 ];
 
 /// A standalone description for a mutation: a title and a paragraph around it.
@@ -361,6 +374,172 @@ fn deep_nesting_is_judged_as_docutils_judges_it() {
         matches!(&verdict, Verdict::Refused(message) if message.contains("nested too deeply")),
         "{verdict:?}"
     );
+}
+
+/// Highlighted code as docutils 0.23 with Pygments 2.20 judges it under readme_renderer's
+/// settings: the `code` directive (and its aliases) with a language Pygments has no lexer for
+/// renders without highlighting (`report_level` 5 silences the warning); a custom role based
+/// on `code` whose `:language:` names no lexer warns, which halts the render, each time it is
+/// used. Lexers are looked up by alias after lower-casing; `text`, `none` and no language
+/// highlight nothing. Each case's verdict is readme_renderer's.
+#[test]
+fn code_languages_are_judged_as_docutils_judges_them() {
+    let role =
+        |name: &str, options: &str, usage: &str| format!(".. role:: {name}\n{options}\n{usage}\n");
+    let cases: Vec<(&str, String, bool)> = vec![
+        // (id, text, whether readme_renderer renders it)
+        (
+            "code-block-unknown",
+            ".. code-block:: nosuchlang\n\n   x\n".into(),
+            true,
+        ),
+        (
+            "code-unknown",
+            ".. code:: nosuchlang\n\n   x\n".into(),
+            true,
+        ),
+        (
+            "sourcecode-unknown",
+            ".. sourcecode:: nosuchlang\n\n   x\n".into(),
+            true,
+        ),
+        (
+            "code-unknown-number-lines",
+            ".. code:: nosuchlang\n   :number-lines: 3\n\n   x\n".into(),
+            true,
+        ),
+        (
+            "code-alias-case",
+            ".. code-block:: PY3\n\n   x\n".into(),
+            true,
+        ),
+        (
+            "code-display-name",
+            ".. code-block:: Python\n\n   x\n".into(),
+            true,
+        ),
+        (
+            "code-shell-session",
+            ".. code-block:: shell-session\n\n   $ demo\n".into(),
+            true,
+        ),
+        ("code-text", ".. code:: text\n\n   x\n".into(), true),
+        ("code-no-language", ".. code::\n\n   x\n".into(), true),
+        ("code-role", "Call :code:`demo()` now.\n".into(), true),
+        (
+            "role-no-language",
+            role("nosuchlang(code)", "", "Run :nosuchlang:`x` now."),
+            true,
+        ),
+        (
+            "role-known-upper",
+            role("py(code)", "   :language: PY3\n", "Run :py:`x` now."),
+            true,
+        ),
+        (
+            "role-shell-session",
+            role(
+                "sh(code)",
+                "   :language: shell-session\n",
+                "Run :sh:`$ x` now.",
+            ),
+            true,
+        ),
+        (
+            "role-text",
+            role("t(code)", "   :language: text\n", "Run :t:`x` now."),
+            true,
+        ),
+        (
+            "role-none",
+            role("n(code)", "   :language: None\n", "Run :n:`x` now."),
+            true,
+        ),
+        (
+            "role-empty",
+            role("e(code)", "   :language:\n", "Run :e:`x` now."),
+            true,
+        ),
+        (
+            "role-unknown-unused",
+            role("u(code)", "   :language: nosuchlang\n", "No use of it."),
+            true,
+        ),
+        (
+            "role-redefined",
+            role(
+                "r(code)",
+                "   :language: nosuchlang\n.. role:: r(code)\n   :language: console\n",
+                "Run :r:`$ x` now.",
+            ),
+            true,
+        ),
+        (
+            "role-chain-fixed",
+            role(
+                "a(code)",
+                "   :language: nosuchlang\n.. role:: b(a)\n   :language: python\n",
+                "Run :b:`x` now.",
+            ),
+            true,
+        ),
+        (
+            "role-unknown",
+            role("u(code)", "   :language: nosuchlang\n", "Run :u:`x` now."),
+            false,
+        ),
+        (
+            "role-unknown-base-case",
+            role("u(CODE)", "   :language: nosuchlang\n", "Run :U:`x` now."),
+            false,
+        ),
+        (
+            "role-unknown-suffix",
+            role("u(code)", "   :language: nosuchlang\n", "Run `x`:u: now."),
+            false,
+        ),
+        (
+            "role-display-name",
+            role("u(code)", "   :language: Python 3\n", "Run :u:`x` now."),
+            false,
+        ),
+        (
+            "role-chain",
+            role(
+                "a(code)",
+                "   :language: nosuchlang\n.. role:: b(a)\n",
+                "Run :b:`x` now.",
+            ),
+            false,
+        ),
+        (
+            "role-in-list",
+            role("u(code)", "   :language: nosuchlang\n", "* Run :u:`x` now."),
+            false,
+        ),
+    ];
+    let texts: Vec<(String, String)> = cases
+        .iter()
+        .map(|(id, text, _)| ((*id).to_owned(), standalone(text)))
+        .collect();
+    let verdicts = oracle(&texts);
+    let mut refusals = Vec::new();
+    for ((id, text), (_, _, expected)) in texts.iter().zip(&cases) {
+        let theirs = &verdicts[id];
+        assert_eq!(theirs.renders, *expected, "{id}: {:?}", theirs.message);
+        match verdict(text) {
+            Verdict::Refused(message) if !theirs.renders => {
+                assert!(
+                    message.contains("No Pygments lexer found"),
+                    "{id}: {message}"
+                );
+                refusals.push(format!("{id}: {message}"));
+            }
+            Verdict::Renders if theirs.renders => {}
+            other => panic!("{id}: readme_renderer says {theirs:?}, we say {other:?}"),
+        }
+    }
+    insta::assert_snapshot!("code_language_refusals", refusals.join("\n"));
 }
 
 #[test]
@@ -504,6 +683,25 @@ fn docutils_tables_are_current() {
     assert_eq!(
         ours, theirs,
         "role names changed: update src/distribution/rst/docutils.rs"
+    );
+}
+
+/// The embedded lexer names equal what the pinned Pygments (PyPI's version) looks up.
+#[test]
+fn the_embedded_pygments_lexer_names_are_current() {
+    let output = Command::new(python())
+        .arg(root().join("scripts/update-pygments-lexers.py"))
+        .arg("--print")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8(output.stdout).unwrap() == pygments::embedded_list(),
+        "src/distribution/rst/pygments-lexers.txt is not the lexer list of the pinned pygments (tests/requirements-warehouse.txt): run `target/test-env/venv/bin/python scripts/update-pygments-lexers.py` and commit the file"
     );
 }
 

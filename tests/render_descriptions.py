@@ -1,7 +1,9 @@
 """The oracle of the description differential test (tests/description.rs): readme_renderer's
 reStructuredText render, exactly as Warehouse calls it, over JSON lines {"id", "text"} on stdin;
 prints {"id", "renders", "message"} per line (message: the system message that halted docutils,
-or "empty" when the render produced nothing). One process for the whole set, for speed.
+or "empty" when the render produced nothing). One process for the whole set, for speed; the
+custom roles a description defines (`.. role::`), which docutils keeps in a module-wide registry,
+are forgotten before the next one is rendered, as a fresh Warehouse process would.
 
     render_descriptions.py --tables   # docutils' directive and role tables, for the staleness test
 """
@@ -50,10 +52,15 @@ def tables():
 def main():
     if sys.argv[1:] == ["--tables"]:
         return tables()
+    from docutils.parsers.rst import roles
+
+    fresh_roles = dict(roles._roles)
     out = sys.stdout
     for line in sys.stdin:
         case = json.loads(line)
         text = case["text"]
+        roles._roles.clear()
+        roles._roles.update(fresh_roles)
         try:
             renders = render(text) is not None
         except RecursionError:

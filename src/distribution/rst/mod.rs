@@ -10,6 +10,7 @@
 mod blocks;
 pub mod docutils;
 mod inline;
+pub mod pygments;
 
 use std::collections::{HashMap, HashSet};
 
@@ -105,6 +106,16 @@ fn expand_tabs(line: &str) -> String {
     out
 }
 
+/// A `:language:` no Pygments lexer is called, as a custom `code` role was given it.
+#[derive(Debug, Clone)]
+struct UnknownLanguage {
+    language: String,
+    /// The line of the `:language:` option.
+    line: usize,
+    /// The value is plain text: no inline markup or enumerator docutils would read otherwise.
+    certain: bool,
+}
+
 /// What the whole document defines and references, resolved at the end like docutils'
 /// transforms do.
 #[derive(Debug, Default)]
@@ -125,6 +136,9 @@ struct Document {
     footnotes: HashSet<String>,
     auto_footnotes: usize,
     custom_roles: bool,
+    /// Custom roles based on docutils' `code` role (`.. role:: name(code)`), by lower-case
+    /// name, with the `:language:` that makes each use of them fail, if any.
+    code_roles: HashMap<String, Option<UnknownLanguage>>,
     /// Something that renders (a paragraph, a list, a directive, ...), besides titles.
     visible: bool,
     titles: Vec<(usize, usize)>,

@@ -24,6 +24,9 @@ impl Scanner<'_> {
         {
             self.document.custom_roles = true;
         }
+        if spec.name.eq_ignore_ascii_case("role") {
+            self.role_definition(&block.lines);
+        }
         self.directive_block(spec, &block.lines, number);
     }
 

@@ -169,7 +169,7 @@ fn footnote_label(label: &str) -> bool {
         || is_simplename(label.strip_prefix('#').unwrap_or(label))
 }
 
-fn is_simplename(name: &str) -> bool {
+pub(super) fn is_simplename(name: &str) -> bool {
     let mut previous_separator = true;
     for c in name.chars() {
         if c.is_alphanumeric() {

@@ -4,6 +4,7 @@
 //! option lists, lettered lists) are skipped and make what follows in their block uncertain.
 //! Here is the scanner and its dispatch on a block's first line; each construct has its module.
 
+mod code_roles;
 mod directives;
 mod explicit;
 mod indentation;

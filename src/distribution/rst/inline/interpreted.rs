@@ -94,6 +94,13 @@ impl Inline<'_> {
     }
 
     fn check_role(&mut self, start: usize, role: &str) {
+        if let Some(status) = self.document.code_roles.get(&role.to_lowercase()) {
+            if let Some(unknown) = status.clone() {
+                let language = unknown.language.replace('\n', " ");
+                self.report_if(start, unknown.certain, format!("Cannot analyze code. No Pygments lexer found for \"{language}\" (the role \"{role}\" highlights its text as the `:language: {language}` given on line {}; use a Pygments name such as python, console or text, or `none` for no highlighting)", unknown.line));
+            }
+            return;
+        }
         if self.document.custom_roles {
             return;
         }

@@ -59,8 +59,13 @@ impl<'d> Inline<'d> {
     }
 
     fn report(&mut self, position: usize, message: impl Into<String>) {
+        self.report_if(position, true, message);
+    }
+
+    /// A problem that is certain only if `certain` and the text around it was understood.
+    fn report_if(&mut self, position: usize, certain: bool, message: impl Into<String>) {
         let line = self.line_of(position);
-        self.document.report(line, self.certain, message);
+        self.document.report(line, self.certain && certain, message);
     }
 
     /// Whether a start-string may begin at `position`; `segment` is where the text docutils
