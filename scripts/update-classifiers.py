@@ -17,7 +17,7 @@ from pathlib import Path
 
 import trove_classifiers
 
-TARGET = Path(__file__).resolve().parent.parent / "src" / "dist" / "trove-classifiers.txt"
+TARGET = Path(__file__).resolve().parent.parent / "src" / "distribution" / "trove-classifiers.txt"
 
 
 def render() -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.licenses._spdx import EXCEPTIONS, LICENSES
 
-TARGET = Path(__file__).resolve().parent.parent / "src" / "dist" / "spdx-ids.txt"
+TARGET = Path(__file__).resolve().parent.parent / "src" / "distribution" / "spdx-ids.txt"
 
 
 def render() -> str:
