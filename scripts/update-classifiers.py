@@ -12,10 +12,11 @@ followed by a tab, `deprecated`, and a tab before each replacement PyPI suggests
 """
 
 import importlib.metadata
-import sys
 from pathlib import Path
 
 import trove_classifiers
+
+from embedded_list import write_or_print
 
 TARGET = Path(__file__).resolve().parent.parent / "src" / "distribution" / "trove-classifiers.txt"
 
@@ -39,11 +40,7 @@ def render() -> str:
 
 def main() -> None:
     text = render()
-    if sys.argv[1:] == ["--print"]:
-        sys.stdout.write(text)
-    else:
-        TARGET.write_text(text, encoding="utf-8")
-        print(f"wrote {TARGET} ({text.count(chr(10)) - 2} classifiers)")
+    write_or_print(TARGET, text, f"{text.count(chr(10)) - 2} classifiers")
 
 
 if __name__ == "__main__":

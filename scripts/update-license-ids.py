@@ -11,10 +11,11 @@ One identifier per line, `license <id>` or `exception <id>`, sorted. The test
 """
 
 import importlib.metadata
-import sys
 from pathlib import Path
 
 from packaging.licenses._spdx import EXCEPTIONS, LICENSES
+
+from embedded_list import write_or_print
 
 TARGET = Path(__file__).resolve().parent.parent / "src" / "distribution" / "spdx-ids.txt"
 
@@ -32,11 +33,7 @@ def render() -> str:
 
 def main() -> None:
     text = render()
-    if sys.argv[1:] == ["--print"]:
-        sys.stdout.write(text)
-    else:
-        TARGET.write_text(text, encoding="utf-8")
-        print(f"wrote {TARGET} ({len(LICENSES)} licenses, {len(EXCEPTIONS)} exceptions)")
+    write_or_print(TARGET, text, f"{len(LICENSES)} licenses, {len(EXCEPTIONS)} exceptions")
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ file and the pinned package disagree.
 """
 
 import importlib.metadata
-import sys
 from pathlib import Path
 
 from pygments.lexers import LEXERS
+
+from embedded_list import write_or_print
 
 TARGET = Path(__file__).resolve().parent.parent / "src" / "distribution" / "rst" / "pygments-lexers.txt"
 
@@ -43,11 +44,7 @@ def render() -> str:
 
 def main() -> None:
     text = render()
-    if sys.argv[1:] == ["--print"]:
-        sys.stdout.write(text)
-    else:
-        TARGET.write_text(text, encoding="utf-8")
-        print(f"wrote {TARGET} ({text.count(chr(10)) - 2} names)")
+    write_or_print(TARGET, text, f"{text.count(chr(10)) - 2} names")
 
 
 if __name__ == "__main__":
