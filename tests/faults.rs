@@ -244,28 +244,39 @@ fn a_server_that_stalls_beyond_the_timeout_is_given_up_on_and_retried() {
     );
 }
 
-#[test]
-fn a_slow_but_moving_upload_is_not_cut_off_by_the_timeout() {
-    let server = PypiServer::start();
-    let proxy = FaultProxy::start(server.port);
-    // 5 pauses of 0.8 s while the first 5 MiB arrive: the upload takes longer than the 3 s
-    // timeout in total, but never goes 3 s without progress.
+/// The sample sdist and a platform wheel of `mebibytes` MiB (in place of the sample wheel),
+/// whose first upload `proxy` reads 1 MiB every 0.8 s for the first `pauses` MiB.
+fn big_wheel_read_slowly(
+    proxy: &FaultProxy,
+    pauses: usize,
+    mebibytes: usize,
+) -> (Workspace, String) {
     proxy.on(
         Match::post(),
         When::Nth(vec![1]),
         Fault::SlowBody {
             step: 1 << 20,
             pause: Duration::from_millis(800),
-            pauses: 5,
+            pauses,
         },
     );
     let workspace = Workspace::new().with_sample_dists();
     let big = platform_wheel_with_payload(
         &workspace.path().join("dist"),
         "cp312-cp312-manylinux_2_17_x86_64",
-        12 << 20,
+        mebibytes << 20,
     );
     std::fs::remove_file(workspace.path().join("dist").join(WHEEL)).unwrap();
+    (workspace, big)
+}
+
+#[test]
+fn a_slow_but_moving_upload_is_not_cut_off_by_the_timeout() {
+    let server = PypiServer::start();
+    let proxy = FaultProxy::start(server.port);
+    // 5 pauses of 0.8 s while the first 5 MiB arrive: the upload takes longer than the 3 s
+    // timeout in total, but never goes 3 s without progress.
+    let (workspace, big) = big_wheel_read_slowly(&proxy, 5, 12);
 
     let run = publish(
         &workspace,
@@ -297,22 +308,7 @@ fn an_upload_read_too_slowly_ends_at_its_total_deadline_and_is_retried() {
     // 6 s + 24 MiB at 16 MiB/s = 7.5 s ends the attempt, so the proxy never gets the whole
     // body and never forwards the first attempt. (With the whole body already in the kernel's
     // buffers, the first attempt would still reach the index, racing the re-check.)
-    proxy.on(
-        Match::post(),
-        When::Nth(vec![1]),
-        Fault::SlowBody {
-            step: 1 << 20,
-            pause: Duration::from_millis(800),
-            pauses: 20,
-        },
-    );
-    let workspace = Workspace::new().with_sample_dists();
-    let big = platform_wheel_with_payload(
-        &workspace.path().join("dist"),
-        "cp312-cp312-manylinux_2_17_x86_64",
-        24 << 20,
-    );
-    std::fs::remove_file(workspace.path().join("dist").join(WHEEL)).unwrap();
+    let (workspace, big) = big_wheel_read_slowly(&proxy, 20, 24);
 
     let run = publish(
         &workspace,

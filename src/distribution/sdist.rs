@@ -333,6 +333,11 @@ mod tests {
             "demo-1.0.tar.gz: demo-1.0/hard: is a link to `etc/shadow`, outside",
             "demo-1.0.tar.gz: an sdist has one top folder, found `demo-1.0/` and also `other`",
         ];
+        assert_messages_start_with(&found, &expected);
+    }
+
+    /// `found` holds exactly one message per `expected` start, in order.
+    fn assert_messages_start_with(found: &[String], expected: &[&str]) {
         assert_eq!(found.len(), expected.len(), "{found:#?}");
         for (message, start) in found.iter().zip(expected) {
             assert!(
@@ -372,13 +377,7 @@ mod tests {
             "demo-1.0.tar.gz: demo-1.0/setup.py: appears twice in the archive",
             "demo-1.0.tar.gz: its members are stored as `./demo-1.0/...`: PyPI looks for `demo-1.0/PKG-INFO`",
         ];
-        assert_eq!(found.len(), expected.len(), "{found:#?}");
-        for (message, start) in found.iter().zip(expected) {
-            assert!(
-                message.starts_with(start),
-                "{message} should start with {start}"
-            );
-        }
+        assert_messages_start_with(&found, &expected);
     }
 
     #[test]

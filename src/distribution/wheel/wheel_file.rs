@@ -228,6 +228,16 @@ mod tests {
 
     /// A Tag line of 150 parts per field expanded to 3.4 million tags (430 MB, a 46 MB
     /// message); past the bound it is a warning, nothing is expanded, and lists are short.
+    /// The one finding `check_wheel_file` makes of the WHEEL file `text`.
+    fn only_finding(text: &str, filename: &DistFilename) -> Finding {
+        let mut inspection = Inspection::default();
+        check_wheel_file(text, "demo-1.0.dist-info/WHEEL", filename, &mut inspection);
+        let [finding] = inspection.findings.as_slice() else {
+            panic!("{:#?}", inspection.findings);
+        };
+        finding.clone()
+    }
+
     #[test]
     fn huge_compressed_tag_sets_are_not_expanded() {
         let filename = DistFilename::parse("demo-1.0-py3-none-any.whl").unwrap();
@@ -243,16 +253,7 @@ mod tests {
             parts("abi"),
             parts("linux_")
         );
-        let mut inspection = Inspection::default();
-        check_wheel_file(
-            &text,
-            "demo-1.0.dist-info/WHEEL",
-            &filename,
-            &mut inspection,
-        );
-        let [finding] = inspection.findings.as_slice() else {
-            panic!("{:#?}", inspection.findings);
-        };
+        let finding = only_finding(&text, &filename);
         assert_eq!(finding.severity, Severity::Warning);
         assert!(
             finding
@@ -266,16 +267,7 @@ mod tests {
             "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {}-none-any\n",
             parts("cp3")
         );
-        let mut inspection = Inspection::default();
-        check_wheel_file(
-            &text,
-            "demo-1.0.dist-info/WHEEL",
-            &filename,
-            &mut inspection,
-        );
-        let [finding] = inspection.findings.as_slice() else {
-            panic!("{:#?}", inspection.findings);
-        };
+        let finding = only_finding(&text, &filename);
         assert!(
             finding.message.contains("and 142 more"),
             "{}",
